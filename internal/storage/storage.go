@@ -1,0 +1,75 @@
+package storage
+
+import (
+	"context"
+	"errors"
+
+	"github.com/clew-tracing/clew/internal/model"
+)
+
+// Sentinel errors shared by every backend.
+var (
+	// ErrNotFound is returned by TraceReader.Trace when no span of the trace is stored.
+	ErrNotFound = errors.New("trace not found")
+	// ErrClosed is returned by any call on a backend after Close.
+	ErrClosed = errors.New("storage closed")
+	// ErrOverloaded is returned by Write when the backend cannot take more
+	// work right now; the caller should answer with a retryable error.
+	ErrOverloaded = errors.New("storage overloaded")
+)
+
+// Writer stores spans.
+type Writer interface {
+	// Write stores spans and returns only once they are durable: after a
+	// nil return they survive a crash of the process. The backend may keep
+	// references to the spans and their Resource and Scope; the caller must
+	// not modify them afterwards. Safe for concurrent use.
+	Write(ctx context.Context, spans []*model.Span) error
+}
+
+// TraceReader finds traces.
+type TraceReader interface {
+	// Trace returns every stored span of the trace, or ErrNotFound. The
+	// hint, when not zero, says where the trace's spans probably lie in
+	// time; a backend may use it to skip data but must still find the
+	// trace without it. The returned spans are owned by the caller.
+	Trace(ctx context.Context, id model.TraceID, hint TimeRange) (*model.Trace, error)
+
+	// FindTraces returns summaries of the traces that have at least one
+	// span matching q, newest trace first (by the trace's start time), at
+	// most q.Limit of them.
+	FindTraces(ctx context.Context, q *Query) ([]TraceSummary, error)
+}
+
+// CatalogReader lists what has been stored, for pickers and autocomplete.
+type CatalogReader interface {
+	// Services returns every service name, sorted.
+	Services(ctx context.Context) ([]string, error)
+	// Operations returns the span names of a service (all services when
+	// q.Service is empty) with their kinds, sorted by name then kind.
+	Operations(ctx context.Context, q OperationQuery) ([]Operation, error)
+	// AttributeNames returns attribute names seen in the scope (all scopes
+	// when ScopeAny) and time range, sorted, at most q.Limit.
+	AttributeNames(ctx context.Context, q AttributeQuery) ([]AttributeName, error)
+	// AttributeValues returns distinct values of the attribute q.Name in
+	// q.Scope, at most q.Limit, most frequent or most recent first where
+	// the backend can tell.
+	AttributeValues(ctx context.Context, q AttributeQuery) ([]model.Value, error)
+}
+
+// DependencyReader derives the service graph.
+type DependencyReader interface {
+	// Dependencies returns caller→callee edges between services whose
+	// child spans started in r, one per pair, sorted by parent then child.
+	Dependencies(ctx context.Context, r TimeRange) ([]Dependency, error)
+}
+
+// Backend is a complete storage backend.
+type Backend interface {
+	Writer
+	TraceReader
+	CatalogReader
+	DependencyReader
+	// Close releases resources; pending writes are flushed first.
+	Close() error
+}
