@@ -73,3 +73,11 @@ type Backend interface {
 	// Close releases resources; pending writes are flushed first.
 	Close() error
 }
+
+// Flusher is implemented by backends that buffer recent data in a form
+// other than their long-term one (the embedded engine's head). Flush moves
+// everything written so far into long-term form. Tests and shutdown use it;
+// correctness never depends on it.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
