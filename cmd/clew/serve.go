@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/clew-tracing/clew/internal/server"
+)
+
+// serve runs `clew serve` until ctx is cancelled (SIGINT/SIGTERM).
+func serve(ctx context.Context, args []string, stderr io.Writer) int {
+	cfg, level, err := parseServeFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "clew serve: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	srv, err := server.New(cfg, log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	log.Info("clew started", "version", version, "data_dir", cfg.DataDir, "storage", cfg.Storage)
+	if err := srv.Run(ctx); err != nil {
+		log.Error("stopped with error", "err", err)
+		return 1
+	}
+	log.Info("clew stopped")
+	return 0
+}
+
+// parseServeFlags turns the command line, CLEW_* environment variables and
+// an optional YAML file into a server configuration.
+func parseServeFlags(args []string, stderr io.Writer) (server.Config, slog.Level, error) {
+	cfg := server.DefaultConfig()
+	fs := flag.NewFlagSet("clew serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.String("config", "", "YAML file with flag values (keys are flag names); flags and CLEW_* environment variables override it")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the embedded storage engine")
+	fs.StringVar(&cfg.OTLPGRPCAddr, "otlp-grpc-addr", cfg.OTLPGRPCAddr, `OTLP/gRPC listen address ("" disables)`)
+	fs.StringVar(&cfg.OTLPHTTPAddr, "otlp-http-addr", cfg.OTLPHTTPAddr, `OTLP/HTTP listen address ("" disables)`)
+	fs.StringVar(&cfg.ZipkinAddr, "zipkin-addr", cfg.ZipkinAddr, `Zipkin collector and query API listen address ("" disables)`)
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, `UI, query APIs, /metrics and health listen address ("" disables)`)
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&cfg.Storage, "storage", cfg.Storage, "storage backend: local (embedded engine in --data-dir) or memory (not durable)")
+	fs.StringVar(&cfg.WALFsync, "wal-fsync", cfg.WALFsync, "always: acknowledge spans only after fsync (group commit); interval: fsync every --wal-fsync-interval")
+	fs.DurationVar(&cfg.WALFsyncInterval, "wal-fsync-interval", cfg.WALFsyncInterval, "fsync period with --wal-fsync=interval")
+	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long spans are kept (0 keeps them forever)")
+	fs.Int64Var(&cfg.MaxDiskBytes, "max-disk-bytes", cfg.MaxDiskBytes, "delete the oldest blocks when storage exceeds this many bytes (0: no cap)")
+	fs.IntVar(&cfg.GRPCMaxRecvMsgBytes, "otlp-grpc-max-recv-bytes", cfg.GRPCMaxRecvMsgBytes, "largest OTLP/gRPC message accepted")
+	fs.Int64Var(&cfg.HTTPMaxBodyBytes, "http-max-body-bytes", cfg.HTTPMaxBodyBytes, "largest OTLP/HTTP or Zipkin request body accepted (after decompression)")
+	fs.Int64Var(&cfg.MaxInFlightBytes, "max-inflight-bytes", cfg.MaxInFlightBytes, "bytes of requests being processed at once; past it receivers answer 429/RESOURCE_EXHAUSTED")
+	origins := fs.String("cors-allowed-origins", "", `comma-separated origins allowed to send OTLP/HTTP from browsers ("*" for any)`)
+	if err := fs.Parse(args); err != nil {
+		return cfg, 0, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, 0, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if err := applyDefaults(fs, "config"); err != nil {
+		return cfg, 0, err
+	}
+	if *origins != "" {
+		for _, o := range strings.Split(*origins, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				cfg.CORSAllowedOrigins = append(cfg.CORSAllowedOrigins, o)
+			}
+		}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return cfg, 0, fmt.Errorf("log-level: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, 0, err
+	}
+	return cfg, level, nil
+}

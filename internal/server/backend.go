@@ -1,0 +1,40 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clew-tracing/clew/internal/storage"
+	"github.com/clew-tracing/clew/internal/storage/local"
+	"github.com/clew-tracing/clew/internal/storage/local/wal"
+	"github.com/clew-tracing/clew/internal/storage/memstore"
+)
+
+// openBackend opens the storage backend the configuration names.
+func openBackend(cfg Config, log *slog.Logger, reg prometheus.Registerer) (storage.Backend, error) {
+	switch cfg.Storage {
+	case "memory":
+		log.Warn("storage=memory keeps spans in memory only: nothing survives a restart")
+		return memstore.New(), nil
+	case "local":
+		opts := local.Options{
+			Retention:        cfg.Retention,
+			MaxDiskBytes:     cfg.MaxDiskBytes,
+			WALFsync:         wal.FsyncAlways,
+			WALFsyncInterval: cfg.WALFsyncInterval,
+			Logger:           log,
+			Registerer:       reg,
+		}
+		if cfg.WALFsync == "interval" {
+			opts.WALFsync = wal.FsyncInterval
+		}
+		db, err := local.Open(cfg.DataDir, opts)
+		if err != nil {
+			return nil, fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)
+		}
+		return db, nil
+	}
+	return nil, fmt.Errorf("unknown storage %q", cfg.Storage)
+}
