@@ -140,3 +140,50 @@ type Trace struct {
 	ID    TraceID
 	Spans []*Span
 }
+
+// Clone returns a copy of the span that shares nothing mutable with it
+// except Resource and Scope, which are read-only once stored.
+func (s *Span) Clone() *Span {
+	c := *s
+	c.Attributes = cloneKVs(s.Attributes)
+	if s.Events != nil {
+		c.Events = make([]Event, len(s.Events))
+		for i, e := range s.Events {
+			e.Attributes = cloneKVs(e.Attributes)
+			c.Events[i] = e
+		}
+	}
+	if s.Links != nil {
+		c.Links = make([]Link, len(s.Links))
+		for i, l := range s.Links {
+			l.Attributes = cloneKVs(l.Attributes)
+			c.Links[i] = l
+		}
+	}
+	return &c
+}
+
+func cloneKVs(kvs []KeyValue) []KeyValue {
+	if kvs == nil {
+		return nil
+	}
+	out := make([]KeyValue, len(kvs))
+	for i, kv := range kvs {
+		out[i] = KeyValue{Key: kv.Key, Value: kv.Value.clone()}
+	}
+	return out
+}
+
+func (v Value) clone() Value {
+	if v.Array != nil {
+		a := make([]Value, len(v.Array))
+		for i, e := range v.Array {
+			a[i] = e.clone()
+		}
+		v.Array = a
+	}
+	if v.Map != nil {
+		v.Map = cloneKVs(v.Map)
+	}
+	return v
+}

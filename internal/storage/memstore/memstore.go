@@ -18,19 +18,30 @@ import (
 // Store is an in-memory storage.Backend. It is safe for concurrent use.
 type Store struct {
 	mu     sync.RWMutex
-	traces map[model.TraceID]map[model.SpanID]*model.Span
+	traces map[model.TraceID]map[spanKey]*model.Span
 	closed bool
+}
+
+// spanKey identifies a stored span. Zipkin's shared spans (the client and
+// server halves of one RPC) carry the same span ID, so the ID alone would
+// keep only one half; kind and service tell the halves apart while a
+// retried export of the same span still replaces it.
+type spanKey struct {
+	id      model.SpanID
+	kind    model.SpanKind
+	service string
 }
 
 var _ storage.Backend = (*Store)(nil)
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{traces: map[model.TraceID]map[model.SpanID]*model.Span{}}
+	return &Store{traces: map[model.TraceID]map[spanKey]*model.Span{}}
 }
 
-// Write keeps the spans. A span with the same trace and span ID as a stored
-// one replaces it, as a retried export must not duplicate spans.
+// Write keeps the spans. A span with the same trace ID, span ID, kind and
+// service as a stored one replaces it, as a retried export must not
+// duplicate spans.
 func (s *Store) Write(ctx context.Context, spans []*model.Span) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -40,10 +51,10 @@ func (s *Store) Write(ctx context.Context, spans []*model.Span) error {
 	for _, sp := range spans {
 		t := s.traces[sp.TraceID]
 		if t == nil {
-			t = map[model.SpanID]*model.Span{}
+			t = map[spanKey]*model.Span{}
 			s.traces[sp.TraceID] = t
 		}
-		t[sp.SpanID] = sp
+		t[spanKey{sp.SpanID, sp.Kind, sp.Service()}] = sp
 	}
 	return nil
 }
@@ -59,10 +70,14 @@ func (s *Store) Trace(ctx context.Context, id model.TraceID, _ storage.TimeRange
 	if len(t) == 0 {
 		return nil, storage.ErrNotFound
 	}
-	return &model.Trace{ID: id, Spans: sortedSpans(t)}, nil
+	spans := sortedSpans(t)
+	for i, sp := range spans {
+		spans[i] = sp.Clone()
+	}
+	return &model.Trace{ID: id, Spans: spans}, nil
 }
 
-func sortedSpans(t map[model.SpanID]*model.Span) []*model.Span {
+func sortedSpans(t map[spanKey]*model.Span) []*model.Span {
 	out := make([]*model.Span, 0, len(t))
 	for _, sp := range t {
 		out = append(out, sp)
@@ -263,7 +278,14 @@ func (s *Store) Dependencies(ctx context.Context, r storage.TimeRange) ([]storag
 }
 
 // Flush does nothing: memory is the store's only form.
-func (s *Store) Flush(ctx context.Context) error { return nil }
+func (s *Store) Flush(ctx context.Context) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return storage.ErrClosed
+	}
+	return nil
+}
 
 // Close makes every later call fail with storage.ErrClosed.
 func (s *Store) Close() error {
