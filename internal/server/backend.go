@@ -19,8 +19,13 @@ func openBackend(cfg Config, log *slog.Logger, reg prometheus.Registerer) (stora
 		log.Warn("storage=memory keeps spans in memory only: nothing survives a restart")
 		return memstore.New(), nil
 	case "local":
+		// NB: the flag says 0 keeps forever; the engine says negative.
+		retention := cfg.Retention
+		if retention == 0 {
+			retention = -1
+		}
 		opts := local.Options{
-			Retention:        cfg.Retention,
+			Retention:        retention,
 			MaxDiskBytes:     cfg.MaxDiskBytes,
 			WALFsync:         wal.FsyncAlways,
 			WALFsyncInterval: cfg.WALFsyncInterval,

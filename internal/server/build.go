@@ -1,0 +1,85 @@
+package server
+
+import (
+	"net/http"
+
+	jaegerapi "github.com/clew-tracing/clew/internal/api/jaeger"
+	zipkinapi "github.com/clew-tracing/clew/internal/api/zipkin"
+	"github.com/clew-tracing/clew/internal/ingest"
+	"github.com/clew-tracing/clew/internal/query"
+	otlpreceiver "github.com/clew-tracing/clew/internal/receiver/otlp"
+	zipkinreceiver "github.com/clew-tracing/clew/internal/receiver/zipkin"
+)
+
+// build creates the pipeline from ingest to the APIs and binds each
+// enabled listener:
+//
+//	otlp-grpc  OTLP/gRPC TraceService
+//	otlp-http  OTLP/HTTP /v1/traces
+//	zipkin     Zipkin collector (/api/v1|v2/spans POST) + Zipkin query API v2
+//	http       Jaeger API v1/v3, /metrics, /healthz, /readyz
+func (s *Server) build() error {
+	in, err := ingest.New(s.backend, ingest.Options{
+		MaxInFlightBytes: s.cfg.MaxInFlightBytes,
+		Retention:        s.cfg.Retention,
+		Logger:           s.log,
+		Registerer:       s.reg,
+	})
+	if err != nil {
+		return err
+	}
+	q, err := query.New(s.backend, query.Options{Logger: s.log, Registerer: s.reg})
+	if err != nil {
+		return err
+	}
+
+	if s.cfg.OTLPGRPCAddr != "" || s.cfg.OTLPHTTPAddr != "" {
+		otlp, err := otlpreceiver.New(in, otlpreceiver.Options{
+			MaxRequestBytes: s.cfg.HTTPMaxBodyBytes,
+			AllowedOrigins:  s.cfg.CORSAllowedOrigins,
+			Logger:          s.log,
+		})
+		if err != nil {
+			return err
+		}
+		if s.cfg.OTLPGRPCAddr != "" {
+			if s.grpcLis, err = s.listen("otlp-grpc", s.cfg.OTLPGRPCAddr); err != nil {
+				return err
+			}
+			s.grpcServer = otlpreceiver.NewGRPCServer(s.cfg.GRPCMaxRecvMsgBytes)
+			otlp.Register(s.grpcServer)
+		}
+		if s.cfg.OTLPHTTPAddr != "" {
+			mux := http.NewServeMux()
+			otlp.RegisterHTTP(mux)
+			if err := s.addHTTP("otlp-http", s.cfg.OTLPHTTPAddr, mux); err != nil {
+				return err
+			}
+		}
+	}
+
+	if s.cfg.ZipkinAddr != "" {
+		zr, err := zipkinreceiver.New(in, zipkinreceiver.Options{MaxRequestBytes: s.cfg.HTTPMaxBodyBytes, Logger: s.log})
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		zr.Register(mux)
+		zipkinapi.New(q, zipkinapi.Options{Logger: s.log}).Register(mux)
+		if err := s.addHTTP("zipkin", s.cfg.ZipkinAddr, mux); err != nil {
+			return err
+		}
+	}
+
+	if s.cfg.HTTPAddr != "" {
+		mux := http.NewServeMux()
+		jaegerapi.New(q, jaegerapi.Options{Logger: s.log}).Register(mux)
+		mux.Handle("GET /metrics", s.metricsHandler())
+		mux.HandleFunc("GET /healthz", handleHealthz)
+		mux.HandleFunc("GET /readyz", s.handleReadyz)
+		if err := s.addHTTP("http", s.cfg.HTTPAddr, mux); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package block
+
+// strTable deduplicates the strings of one column of one row group. Each
+// string is written as a reference: 0 means "the next new string of the
+// table" (so a string seen once costs one byte plus its text), and k > 0
+// means the string with id k-1, which has been seen before. The table itself
+// is two streams: uvarint lengths and the concatenated bytes, in order of
+// first use.
+type strTable struct {
+	ids  map[string]uint32
+	lens []byte
+	data []byte
+}
+
+func (t *strTable) reset() {
+	if t.ids == nil {
+		t.ids = make(map[string]uint32)
+	}
+	clear(t.ids)
+	t.lens = t.lens[:0]
+	t.data = t.data[:0]
+}
+
+// ref appends the reference to s to dst.
+func (t *strTable) ref(dst []byte, s string) []byte {
+	if id, ok := t.ids[s]; ok {
+		return appendUvarint(dst, uint64(id)+1)
+	}
+	t.ids[s] = uint32(len(t.ids))
+	t.lens = appendUvarint(t.lens, uint64(len(s)))
+	t.data = append(t.data, s...)
+	return append(dst, 0)
+}
+
+// strTableDec is a decoded strTable plus the reference-resolution state.
+type strTableDec struct {
+	data []byte
+	offs []uint32 // len n+1
+	next int      // number of new-string references resolved so far
+	// shared, when set, holds data as one string so that materialised
+	// values are substrings instead of separate allocations.
+	shared string
+}
+
+// init parses the table streams; it bounds every length by the data.
+func (t *strTableDec) init(lens, data []byte) error {
+	r := newReader(lens)
+	t.offs = t.offs[:0]
+	t.offs = append(t.offs, 0)
+	var off uint64
+	for r.remaining() > 0 {
+		off += r.uvarint()
+		if r.err != nil || off > uint64(len(data)) {
+			return errMalformed
+		}
+		t.offs = append(t.offs, uint32(off))
+	}
+	if off != uint64(len(data)) {
+		return errMalformed
+	}
+	t.data = data
+	t.next = 0
+	t.shared = ""
+	return nil
+}
+
+// len returns the number of strings in the table.
+func (t *strTableDec) len() int { return len(t.offs) - 1 }
+
+// share makes later str calls return substrings of one allocation.
+func (t *strTableDec) share() { t.shared = string(t.data) }
+
+// resolve turns a reference into a string id, or -1 when it is invalid.
+func (t *strTableDec) resolve(ref uint64) int {
+	if ref == 0 {
+		if t.next >= t.len() {
+			return -1
+		}
+		t.next++
+		return t.next - 1
+	}
+	if ref > uint64(t.next) {
+		return -1
+	}
+	return int(ref - 1)
+}
+
+// bytes returns string id's bytes; an invalid id (only possible after the
+// reader already failed) yields nil.
+func (t *strTableDec) bytes(id int) []byte {
+	if uint(id) >= uint(t.len()) {
+		return nil
+	}
+	return t.data[t.offs[id]:t.offs[id+1]]
+}
+
+// str returns string id; an invalid id yields "".
+func (t *strTableDec) str(id int) string {
+	if uint(id) >= uint(t.len()) {
+		return ""
+	}
+	if t.shared != "" || len(t.data) == 0 {
+		return t.shared[t.offs[id]:t.offs[id+1]]
+	}
+	return string(t.data[t.offs[id]:t.offs[id+1]])
+}
+
+// readRef reads a reference from r and resolves it.
+func (t *strTableDec) readRef(r *reader) int {
+	id := t.resolve(r.uvarint())
+	if id < 0 {
+		r.fail()
+	}
+	return id
+}

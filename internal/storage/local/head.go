@@ -1,0 +1,131 @@
+package local
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/storage"
+)
+
+// Bounds of the head's attribute catalog. Attribute values are kept only for
+// autocomplete, so a head keeps a bounded sample rather than every value:
+// high-cardinality attributes (IDs, URLs) would otherwise cost as much
+// memory as the spans.
+const (
+	// headMaxAttributeNames is the most distinct (scope, name) pairs a
+	// head remembers.
+	headMaxAttributeNames = 10_000
+	// headMaxValuesPerAttribute is the most distinct values remembered
+	// for one attribute.
+	headMaxValuesPerAttribute = 1_000
+	// headMaxAttributeValues is the most values remembered in total.
+	headMaxAttributeValues = 100_000
+	// headMaxValueLen is the longest string value remembered; longer ones
+	// are useless in a picker.
+	headMaxValueLen = 256
+)
+
+// Head holds the most recent spans in memory, indexed for the queries a
+// block answers: by trace ID, by service, and in a catalog of services,
+// operations and attributes. It implements the same read methods as
+// [block.Block], so the query code treats both alike.
+//
+// Spans are only ever appended, and the slices that index them are only
+// ever appended to, so a reader may copy a slice header under the read lock
+// and scan it after releasing the lock. A Head is safe for concurrent use.
+type Head struct {
+	mu sync.RWMutex
+	// traces indexes spans by trace.
+	traces map[model.TraceID]*headTrace
+	// spans holds every span in arrival order, for scans without a
+	// service condition.
+	spans []*model.Span
+	// byService holds each service's spans in arrival order.
+	byService map[string][]*model.Span
+	// operations is the set of (service, name, kind).
+	operations map[storage.Operation]struct{}
+	// attrs is the bounded attribute catalog.
+	attrs       map[storage.AttributeName]*attrValues
+	attrValues  int // values remembered over all attrs
+	minTime     uint64
+	maxTime     uint64
+	firstAppend time.Time
+
+	// count and bytes are read without the lock by the write path and by
+	// metrics.
+	count atomic.Int64
+	bytes atomic.Int64
+
+	// walSegment is the first WAL segment that holds none of this head's
+	// records, once the head has been rotated out (0 before). The WAL may
+	// be truncated up to it once the head is safe in a block.
+	walSegment int
+}
+
+// headTrace is one trace's spans in a head.
+type headTrace struct {
+	spans    []*model.Span
+	minStart uint64
+	maxEnd   uint64
+	// ids is the set of span IDs, built once the trace is large enough
+	// that a linear duplicate check would cost more than the map.
+	ids map[model.SpanID]struct{}
+}
+
+// attrValues counts the values seen for one attribute.
+type attrValues struct {
+	values map[valueKey]*valueCount
+	full   bool // no more new values are remembered
+}
+
+// valueKey identifies a scalar value.
+type valueKey struct {
+	typ model.ValueType
+	s   string
+}
+
+// valueCount is a remembered value, how often it was seen, and the last
+// append it was seen in (for "most recent first" ties).
+type valueCount struct {
+	v     model.Value
+	count int
+	seq   uint64
+}
+
+// NewHead returns an empty head.
+func NewHead() *Head {
+	return &Head{
+		traces:     make(map[model.TraceID]*headTrace),
+		byService:  make(map[string][]*model.Span),
+		operations: make(map[storage.Operation]struct{}),
+		attrs:      make(map[storage.AttributeName]*attrValues),
+	}
+}
+
+// NumSpans returns the number of spans in the head.
+func (h *Head) NumSpans() int { return int(h.count.Load()) }
+
+// Bytes returns the approximate memory held by the head's spans.
+func (h *Head) Bytes() int64 { return h.bytes.Load() }
+
+// Bounds returns the smallest span start and the largest span end in the
+// head, and false when the head is empty.
+func (h *Head) Bounds() (minTime, maxTime uint64, ok bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if len(h.spans) == 0 {
+		return 0, 0, false
+	}
+	return h.minTime, h.maxTime, true
+}
+
+// FirstAppend returns the time of the first append into the head (by the
+// DB's clock), or the zero time when the head is empty. The head is cut
+// when this is older than Options.HeadMaxAge.
+func (h *Head) FirstAppend() time.Time {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.firstAppend
+}

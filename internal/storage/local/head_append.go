@@ -1,0 +1,242 @@
+package local
+
+import (
+	"time"
+	"unsafe"
+
+	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/storage"
+)
+
+// Approximate memory costs used by the head's accounting. They need not be
+// exact: HeadMaxBytes is a safety bound, not a quota.
+const (
+	spanStructBytes     = int64(unsafe.Sizeof(model.Span{}))
+	keyValueStructBytes = int64(unsafe.Sizeof(model.KeyValue{}))
+	eventStructBytes    = int64(unsafe.Sizeof(model.Event{}))
+	linkStructBytes     = int64(unsafe.Sizeof(model.Link{}))
+	resourceStructBytes = int64(unsafe.Sizeof(model.Resource{}))
+	scopeStructBytes    = int64(unsafe.Sizeof(model.Scope{}))
+	// spanIndexBytes is a span's share of the indexes: its pointer in
+	// spans, byService and its trace, and map overhead for new traces.
+	spanIndexBytes = 3*8 + 48
+)
+
+// append adds a batch of spans to the head. The spans must not be modified
+// afterwards. now is the DB's clock, for the head's age.
+func (h *Head) append(spans []*model.Span, now time.Time) {
+	if len(spans) == 0 {
+		return
+	}
+	size := batchBytes(spans)
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.spans) == 0 {
+		h.firstAppend = now
+		h.minTime, h.maxTime = spans[0].StartUnixNano, spanEnd(spans[0])
+	}
+	for _, s := range spans {
+		end := spanEnd(s)
+		h.minTime = min(h.minTime, s.StartUnixNano)
+		h.maxTime = max(h.maxTime, end)
+		t := h.traces[s.TraceID]
+		if t == nil {
+			t = &headTrace{minStart: s.StartUnixNano, maxEnd: end}
+			h.traces[s.TraceID] = t
+		} else if t.has(s.SpanID) {
+			// NB: a retried export must not duplicate spans. The
+			// first copy wins: replacing it would mutate a slice that
+			// readers scan without the lock.
+			size -= spanBytes(s)
+			continue
+		}
+		t.add(s)
+		h.spans = append(h.spans, s)
+		svc := s.Service()
+		h.byService[svc] = append(h.byService[svc], s)
+		h.operations[storage.Operation{Service: svc, Name: s.Name, Kind: s.Kind}] = struct{}{}
+		storage.EachAttribute(s, h.noteAttribute)
+	}
+	h.count.Store(int64(len(h.spans)))
+	h.bytes.Add(size)
+}
+
+// headTraceIndexAt is the number of spans from which a trace keeps a set of
+// its span IDs; smaller traces are searched linearly for duplicates.
+const headTraceIndexAt = 16
+
+// has reports whether the trace already holds a span with this ID.
+func (t *headTrace) has(id model.SpanID) bool {
+	if t.ids != nil {
+		_, ok := t.ids[id]
+		return ok
+	}
+	for _, s := range t.spans {
+		if s.SpanID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// add appends a span to the trace and updates its bounds.
+func (t *headTrace) add(s *model.Span) {
+	t.spans = append(t.spans, s)
+	t.minStart = min(t.minStart, s.StartUnixNano)
+	t.maxEnd = max(t.maxEnd, spanEnd(s))
+	switch {
+	case t.ids != nil:
+		t.ids[s.SpanID] = struct{}{}
+	case len(t.spans) > headTraceIndexAt:
+		t.ids = make(map[model.SpanID]struct{}, 2*len(t.spans))
+		for _, x := range t.spans {
+			t.ids[x.SpanID] = struct{}{}
+		}
+	}
+}
+
+// noteAttribute adds one attribute to the bounded catalog. h.mu must be
+// held for writing.
+func (h *Head) noteAttribute(scope storage.AttrScope, kv *model.KeyValue) {
+	name := storage.AttributeName{Scope: scope, Name: kv.Key}
+	av := h.attrs[name]
+	if av == nil {
+		if len(h.attrs) >= headMaxAttributeNames {
+			return
+		}
+		av = &attrValues{values: make(map[valueKey]*valueCount)}
+		h.attrs[name] = av
+	}
+	k, ok := catalogKey(kv.Value)
+	if !ok {
+		return
+	}
+	if vc := av.values[k]; vc != nil {
+		vc.count++
+		return
+	}
+	if av.full || h.attrValues >= headMaxAttributeValues {
+		return
+	}
+	if len(av.values) >= headMaxValuesPerAttribute {
+		av.full = true
+		return
+	}
+	av.values[k] = &valueCount{v: kv.Value, count: 1}
+	h.attrValues++
+}
+
+// catalogKey returns the key under which a value is remembered, and false
+// for values that are not worth offering in a picker (composite, empty or
+// long ones).
+func catalogKey(v model.Value) (valueKey, bool) {
+	switch v.Type {
+	case model.TypeString:
+		if len(v.Str) > headMaxValueLen {
+			return valueKey{}, false
+		}
+		return valueKey{typ: v.Type, s: v.Str}, true
+	case model.TypeBool, model.TypeInt, model.TypeDouble:
+		return valueKey{typ: v.Type, s: v.AsString()}, true
+	}
+	return valueKey{}, false
+}
+
+// spanEnd returns the end used for time bounds: a span that ends before it
+// starts counts with its start, as in a block's meta.
+func spanEnd(s *model.Span) uint64 { return max(s.StartUnixNano, s.EndUnixNano) }
+
+// batchBytes estimates the memory a batch occupies once in the head.
+// Resources and scopes shared within the batch are counted once.
+func batchBytes(spans []*model.Span) int64 {
+	var n int64
+	var lastRes *model.Resource
+	var lastScope *model.Scope
+	for _, s := range spans {
+		n += spanBytes(s)
+		// NB: spans of one resource arrive together, so comparing with
+		// the previous span's pointer dedupes nearly all of them without
+		// a map.
+		if s.Resource != nil && s.Resource != lastRes {
+			lastRes = s.Resource
+			n += resourceStructBytes + int64(len(s.Resource.ServiceName)+len(s.Resource.SchemaURL)) + keyValuesBytes(s.Resource.Attributes)
+		}
+		if s.Scope != nil && s.Scope != lastScope {
+			lastScope = s.Scope
+			n += scopeStructBytes + int64(len(s.Scope.Name)+len(s.Scope.Version)+len(s.Scope.SchemaURL)) + keyValuesBytes(s.Scope.Attributes)
+		}
+	}
+	return n
+}
+
+// spanBytes estimates one span's memory, without its resource and scope.
+func spanBytes(s *model.Span) int64 {
+	n := spanStructBytes + spanIndexBytes
+	n += int64(len(s.TraceState) + len(s.Name) + len(s.StatusMessage))
+	n += keyValuesBytes(s.Attributes)
+	for i := range s.Events {
+		ev := &s.Events[i]
+		n += eventStructBytes + int64(len(ev.Name)) + keyValuesBytes(ev.Attributes)
+	}
+	for i := range s.Links {
+		l := &s.Links[i]
+		n += linkStructBytes + int64(len(l.TraceState)) + keyValuesBytes(l.Attributes)
+	}
+	return n
+}
+
+// keyValuesBytes estimates the memory of an attribute list.
+func keyValuesBytes(kvs []model.KeyValue) int64 {
+	var n int64
+	for i := range kvs {
+		n += keyValueStructBytes + int64(len(kvs[i].Key)) + valueBytes(&kvs[i].Value)
+	}
+	return n
+}
+
+// valueBytes estimates the memory a value refers to beyond its struct.
+func valueBytes(v *model.Value) int64 {
+	n := int64(len(v.Str))
+	for i := range v.Array {
+		n += int64(unsafe.Sizeof(model.Value{})) + valueBytes(&v.Array[i])
+	}
+	n += keyValuesBytes(v.Map)
+	return n
+}
+
+// spanWithinDepth reports whether every attribute value of s (span,
+// resource, scope, event and link attributes) nests arrays and maps less
+// than maxValueDepth deep. Deeper values would make the WAL record
+// undecodable, so Write rejects them up front.
+func spanWithinDepth(s *model.Span) bool {
+	ok := true
+	storage.EachAttribute(s, func(_ storage.AttrScope, kv *model.KeyValue) {
+		if ok && !valueWithin(&kv.Value, maxValueDepth-1) {
+			ok = false
+		}
+	})
+	return ok
+}
+
+// valueWithin reports whether v nests at most budget levels deeper.
+func valueWithin(v *model.Value, budget int) bool {
+	if budget < 0 {
+		return false
+	}
+	switch v.Type {
+	case model.TypeArray:
+		for i := range v.Array {
+			if !valueWithin(&v.Array[i], budget-1) {
+				return false
+			}
+		}
+	case model.TypeMap:
+		for i := range v.Map {
+			if !valueWithin(&v.Map[i].Value, budget-1) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,111 @@
+package local
+
+import (
+	"context"
+	"math"
+
+	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/storage"
+)
+
+// Dependencies returns the service edges of the child spans starting in r.
+//
+// Each part counts the edges within itself, streaming, without holding
+// traces in memory. A trace whose spans lie in several parts (its parent
+// and child spans cut into different blocks, or a span both replayed from
+// the WAL and in a block) would then lose the edges between parts, or
+// count one twice. Such traces are found among the recent parts (the heads
+// and level-0 blocks: compaction brings a trace's spans together later),
+// and counted again from their merged, deduplicated spans in place of the
+// per-part counts.
+func (db *DB) Dependencies(ctx context.Context, r storage.TimeRange) ([]storage.Dependency, error) {
+	s, err := db.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer db.end(s)
+	acc := make(map[storage.DependencyKey]*storage.Dependency)
+	var recent []*part
+	for i := range s.parts {
+		p := &s.parts[i]
+		if !r.Overlaps(p.minTime, p.maxTime) {
+			continue
+		}
+		err := p.r.Dependencies(ctx, r, acc)
+		if err != nil {
+			if err := db.partErr(*p, err); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if p.blk == nil || p.blk.meta.Level == 0 {
+			recent = append(recent, p)
+		}
+	}
+	if len(recent) > 1 {
+		if err := db.recountSplitTraces(ctx, recent, r, acc); err != nil {
+			return nil, err
+		}
+	}
+	return storage.SortedDependencies(acc), nil
+}
+
+// recountSplitTraces replaces, in acc, the per-part counts of every trace
+// with spans starting in r in more than one of parts by the count over the
+// trace's merged spans.
+func (db *DB) recountSplitTraces(ctx context.Context, parts []*part, r storage.TimeRange, acc map[storage.DependencyKey]*storage.Dependency) error {
+	m, err := storage.NewMatcher(&storage.Query{Range: r})
+	if err != nil {
+		return err
+	}
+	where := make(map[model.TraceID][]int32)
+	for i, p := range parts {
+		hits, err := p.r.Search(ctx, m, math.MaxInt)
+		if err != nil {
+			if err := db.partErr(*p, err); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, h := range hits {
+			where[h.TraceID] = append(where[h.TraceID], int32(i))
+		}
+	}
+	for id, ps := range where {
+		if len(ps) < 2 {
+			continue
+		}
+		var merged []*model.Span
+		for _, i := range ps {
+			spans, err := parts[i].r.Trace(ctx, id)
+			if err != nil {
+				if err := db.partErr(*parts[i], err); err != nil {
+					return err
+				}
+				continue
+			}
+			sub := make(map[storage.DependencyKey]*storage.Dependency)
+			storage.AddDependencies(sub, spans, r)
+			subtractDependencies(acc, sub)
+			merged = append(merged, spans...)
+		}
+		storage.AddDependencies(acc, dedupeSpans(merged), r)
+	}
+	return nil
+}
+
+// subtractDependencies removes the counts of sub from acc, dropping edges
+// that reach zero.
+func subtractDependencies(acc, sub map[storage.DependencyKey]*storage.Dependency) {
+	for k, d := range sub {
+		a := acc[k]
+		if a == nil {
+			continue
+		}
+		a.CallCount -= min(a.CallCount, d.CallCount)
+		a.ErrorCount -= min(a.ErrorCount, d.ErrorCount)
+		if a.CallCount == 0 {
+			delete(acc, k)
+		}
+	}
+}
