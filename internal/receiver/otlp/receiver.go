@@ -16,7 +16,9 @@ import (
 
 // Protocol labels of the ingest metrics.
 const (
+	// ProtocolGRPC labels spans received over OTLP/gRPC.
 	ProtocolGRPC = "otlp_grpc"
+	// ProtocolHTTP labels spans received over OTLP/HTTP, protobuf or JSON.
 	ProtocolHTTP = "otlp_http"
 )
 

@@ -16,13 +16,17 @@ import (
 
 // Protocol labels of the ingest metrics.
 const (
+	// ProtocolV1 labels spans posted to /api/v1/spans.
 	ProtocolV1 = "zipkin_v1"
+	// ProtocolV2 labels spans posted to /api/v2/spans, JSON or protobuf.
 	ProtocolV2 = "zipkin_v2"
 )
 
 // Paths Zipkin reporters post to.
 const (
+	// V1Path takes Zipkin v1 JSON (legacy reporters).
 	V1Path = "/api/v1/spans"
+	// V2Path takes Zipkin v2 JSON and protobuf.
 	V2Path = "/api/v2/spans"
 )
 
