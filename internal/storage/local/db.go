@@ -263,8 +263,8 @@ func (db *DB) Write(ctx context.Context, spans []*model.Span) error {
 		if s == nil {
 			return fmt.Errorf("local: span %d is nil", i)
 		}
-		if !spanWithinDepth(s) {
-			return fmt.Errorf("local: span %s/%s: attribute values nested more than %d deep", s.TraceID, s.SpanID, maxValueDepth)
+		if !spanStorable(s) {
+			return fmt.Errorf("local: span %s/%s: attribute value of unknown type or nested more than %d deep", s.TraceID, s.SpanID, maxValueDepth)
 		}
 	}
 	db.lifeMu.RLock()

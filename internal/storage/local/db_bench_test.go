@@ -20,7 +20,7 @@ func benchOptions() Options {
 }
 
 // BenchmarkWrite measures durable writes (fsync always, group commit) of
-// 100-span batches from parallel writers. Each op copies the template
+// 100-span batches from 8×GOMAXPROCS parallel writers. Each op copies the template
 // batch under a fresh trace ID prefix (one allocation for the copies). A
 // write refused with ErrOverloaded (the head full while a cut runs) is
 // retried after a millisecond and counted in overloaded/op.
@@ -29,6 +29,8 @@ func BenchmarkWrite(b *testing.B) {
 	template := gen(1, 10, 10, time.Now().Add(-time.Minute))
 	b.SetBytes(int64(len(newRecordEncoder().encode(template))))
 	var seq, overloaded atomic.Uint64
+	// Many concurrent clients, so that group commit shares each fsync.
+	b.SetParallelism(8)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

@@ -384,6 +384,16 @@ func TestWriteRejectsBadSpans(t *testing.T) {
 	if n := db.headStats().spans; n != 0 {
 		t.Errorf("head holds %d spans after rejected writes", n)
 	}
+	// The deepest accepted value survives the WAL and a block.
+	v = model.StringValue("x")
+	for range maxValueDepth - 1 {
+		v = model.Value{Type: model.TypeArray, Array: []model.Value{v}}
+	}
+	deepest := &model.Span{TraceID: model.TraceID{2}, SpanID: model.SpanID{1}, StartUnixNano: 1, EndUnixNano: 2,
+		Attributes: []model.KeyValue{{Key: "deep", Value: v}}}
+	mustWrite(t, db, []*model.Span{deepest})
+	mustFlush(t, db)
+	checkTraces(t, db, []*model.Span{deepest})
 }
 
 func TestOptions(t *testing.T) {

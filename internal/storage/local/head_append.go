@@ -205,35 +205,37 @@ func valueBytes(v *model.Value) int64 {
 	return n
 }
 
-// spanWithinDepth reports whether every attribute value of s (span,
-// resource, scope, event and link attributes) nests arrays and maps less
-// than maxValueDepth deep. Deeper values would make the WAL record
-// undecodable, so Write rejects them up front.
-func spanWithinDepth(s *model.Span) bool {
+// spanStorable reports whether every attribute value of s (span, resource,
+// scope, event and link attributes) has a known type and nests arrays and
+// maps less than maxValueDepth deep. Other values would make the WAL record
+// undecodable or the block writer refuse the span at every cut, so Write
+// rejects them up front.
+func spanStorable(s *model.Span) bool {
 	ok := true
 	storage.EachAttribute(s, func(_ storage.AttrScope, kv *model.KeyValue) {
-		if ok && !valueWithin(&kv.Value, maxValueDepth-1) {
+		if ok && !valueStorable(&kv.Value, maxValueDepth-1) {
 			ok = false
 		}
 	})
 	return ok
 }
 
-// valueWithin reports whether v nests at most budget levels deeper.
-func valueWithin(v *model.Value, budget int) bool {
-	if budget < 0 {
+// valueStorable reports whether v has a known type and nests at most budget
+// levels deeper.
+func valueStorable(v *model.Value, budget int) bool {
+	if budget < 0 || v.Type > model.TypeMap {
 		return false
 	}
 	switch v.Type {
 	case model.TypeArray:
 		for i := range v.Array {
-			if !valueWithin(&v.Array[i], budget-1) {
+			if !valueStorable(&v.Array[i], budget-1) {
 				return false
 			}
 		}
 	case model.TypeMap:
 		for i := range v.Map {
-			if !valueWithin(&v.Map[i].Value, budget-1) {
+			if !valueStorable(&v.Map[i].Value, budget-1) {
 				return false
 			}
 		}

@@ -154,7 +154,7 @@ func TestDecodeRecordRejectsDamage(t *testing.T) {
 	f("depth", newRecordEncoder().encode([]*model.Span{s}), errValueDepth)
 }
 
-func TestSpanWithinDepth(t *testing.T) {
+func TestSpanStorable(t *testing.T) {
 	nest := func(n int) *model.Span {
 		v := model.StringValue("leaf")
 		for range n {
@@ -162,13 +162,16 @@ func TestSpanWithinDepth(t *testing.T) {
 		}
 		return &model.Span{Events: []model.Event{{Attributes: []model.KeyValue{{Key: "a", Value: v}}}}}
 	}
-	if !spanWithinDepth(nest(maxValueDepth - 1)) {
+	if !spanStorable(nest(maxValueDepth - 1)) {
 		t.Errorf("depth %d rejected", maxValueDepth-1)
 	}
-	if spanWithinDepth(nest(maxValueDepth)) {
+	if spanStorable(nest(maxValueDepth)) {
 		t.Errorf("depth %d accepted", maxValueDepth)
 	}
-	// What spanWithinDepth accepts, the decoder reads back.
+	if spanStorable(&model.Span{Attributes: []model.KeyValue{{Key: "k", Value: model.Value{Type: model.TypeMap + 1}}}}) {
+		t.Error("value of unknown type accepted")
+	}
+	// What spanStorable accepts, the decoder reads back.
 	s := nest(maxValueDepth - 1)
 	s.TraceID, s.SpanID = model.TraceID{1}, model.SpanID{1}
 	if _, err := decodeRecord(newRecordEncoder().encode([]*model.Span{s})); err != nil {

@@ -14,17 +14,23 @@ import (
 //
 // The structure lives in the enclosing column's first part:
 //
-//	counts  uvarint per list: number of key-values
-//	keys    uvarint per key-value: block symbol id of the key, in list order
-//	keydir  uvarint(n) n*uvarint(key symbol): the key of each value block,
-//	        in part order (the column's parts 1..n, or after its own parts)
+//	shapeIDs  uvarint per list: its shape
+//	shapes    uvarint(n) n*(uvarint(len) len*uvarint(value block))
+//	          a shape is the sequence of keys of a list, as value-block
+//	          indexes; lists of one instrumentation share a few shapes
+//	keydir    uvarint(n) n*uvarint(key symbol): the key of each value
+//	          block, in part order (after the column's first part)
 //
 // Each value block is one part of the column section, holding the values
 // of one key in list order:
 //
+//	mode    flags:u8 uvarint(values)
+//	        flagDense: the key is in every list exactly once, so value i
+//	        belongs to list i and rows is empty
+//	        flagOneType: every value has the same type, stored once
 //	rows    uvarint per value: list index minus the previous value's (the
-//	        first is absolute); a list holding the key twice repeats its row
-//	types   u8 per value: model.ValueType
+//	        first is absolute; a list holding the key twice repeats its row)
+//	types   u8 per value (or one byte): model.ValueType
 //	refs    uvarint per string or bytes value: reference into the block's
 //	        string table (strtab.go)
 //	ints    zigzag uvarint per int or bool value
@@ -34,14 +40,22 @@ import (
 //	tdata   string table bytes
 const (
 	attrStructStreams = 3
-	keyBlockStreams   = 8
+	keyBlockStreams   = 9
+)
+
+// Value-block mode flags.
+const (
+	flagDense   = 1 << 0
+	flagOneType = 1 << 1
 )
 
 // keyBlockEnc collects the values of one key.
 type keyBlockEnc struct {
 	rows, types, refs, ints, dbls, nested []byte
 	tab                                   strTable
+	n                                     int // values
 	lastRow                               int
+	dense, oneType                        bool
 	scratch                               []byte
 }
 
@@ -49,13 +63,16 @@ func (k *keyBlockEnc) reset() {
 	k.rows, k.types, k.refs, k.ints = k.rows[:0], k.types[:0], k.refs[:0], k.ints[:0]
 	k.dbls, k.nested = k.dbls[:0], k.nested[:0]
 	k.tab.reset()
-	k.lastRow = 0
+	k.n, k.lastRow, k.dense, k.oneType = 0, 0, true, true
 }
 
 func (k *keyBlockEnc) add(row int, v *model.Value) {
+	k.dense = k.dense && row == k.n
 	k.rows = appendUvarint(k.rows, uint64(row-k.lastRow))
 	k.lastRow = row
+	k.oneType = k.oneType && (k.n == 0 || k.types[0] == byte(v.Type))
 	k.types = append(k.types, byte(v.Type))
+	k.n++
 	switch v.Type {
 	case model.TypeString, model.TypeBytes:
 		k.refs = k.tab.ref(k.refs, v.Str)
@@ -70,154 +87,216 @@ func (k *keyBlockEnc) add(row int, v *model.Value) {
 	}
 }
 
-func (k *keyBlockEnc) payload(dst []byte) []byte {
-	return appendStreams(dst, k.rows, k.types, k.refs, k.ints, k.dbls, k.nested, k.tab.lens, k.tab.data)
+// payload renders the block; lists is the group's number of lists.
+func (k *keyBlockEnc) payload(dst []byte, lists int) []byte {
+	var mode []byte
+	flags := byte(0)
+	rows, types := k.rows, k.types
+	if k.dense && k.n == lists {
+		flags |= flagDense
+		rows = nil
+	}
+	if k.oneType {
+		flags |= flagOneType
+		types = types[:1]
+	}
+	mode = append(mode, flags)
+	mode = appendUvarint(mode, uint64(k.n))
+	return appendStreams(dst, mode, rows, types, k.refs, k.ints, k.dbls, k.nested, k.tab.lens, k.tab.data)
 }
 
 // attrEnc builds an attribute group.
 type attrEnc struct {
-	counts, keys []byte
-	lists        int
-	blocks       map[uint32]*keyBlockEnc
-	order        []uint32 // keys in first-seen order
-	free         []*keyBlockEnc
+	shapeIDs   []byte
+	shapeTable []byte
+	shapes     map[string]uint32
+	lists      int
+	blocks     []*keyBlockEnc
+	blockOf    map[uint32]int // key symbol -> block index
+	order      []uint32       // key symbol of each block
+	free       []*keyBlockEnc
+	shape      []byte
 }
 
 func (e *attrEnc) reset() {
-	e.counts, e.keys, e.lists = e.counts[:0], e.keys[:0], 0
-	if e.blocks == nil {
-		e.blocks = map[uint32]*keyBlockEnc{}
+	e.shapeIDs, e.shapeTable, e.lists = e.shapeIDs[:0], e.shapeTable[:0], 0
+	if e.shapes == nil {
+		e.shapes = map[string]uint32{}
+		e.blockOf = map[uint32]int{}
 	}
-	for _, k := range e.order {
-		b := e.blocks[k]
+	clear(e.shapes)
+	clear(e.blockOf)
+	for _, b := range e.blocks {
 		b.reset()
 		e.free = append(e.free, b)
 	}
-	clear(e.blocks)
-	e.order = e.order[:0]
+	e.blocks, e.order = e.blocks[:0], e.order[:0]
 }
 
 // add appends one list. sym maps a key to its block symbol id; keyset
 // collects the key ids seen.
 func (e *attrEnc) add(kvs []model.KeyValue, sym func(string) uint32, keyset map[uint32]struct{}) {
-	e.counts = appendUvarint(e.counts, uint64(len(kvs)))
 	row := e.lists
 	e.lists++
+	e.shape = appendUvarint(e.shape[:0], uint64(len(kvs)))
 	for i := range kvs {
 		id := sym(kvs[i].Key)
-		e.keys = appendUvarint(e.keys, uint64(id))
-		b := e.blocks[id]
-		if b == nil {
+		bi, ok := e.blockOf[id]
+		if !ok {
+			var b *keyBlockEnc
 			if n := len(e.free); n > 0 {
 				b, e.free = e.free[n-1], e.free[:n-1]
 			} else {
 				b = &keyBlockEnc{}
-				b.tab.reset()
+				b.reset()
 			}
-			e.blocks[id] = b
+			bi = len(e.blocks)
+			e.blocks = append(e.blocks, b)
 			e.order = append(e.order, id)
+			e.blockOf[id] = bi
 			keyset[id] = struct{}{}
 		}
-		b.add(row, &kvs[i].Value)
+		e.shape = appendUvarint(e.shape, uint64(bi))
+		e.blocks[bi].add(row, &kvs[i].Value)
 	}
+	id, ok := e.shapes[string(e.shape)]
+	if !ok {
+		id = uint32(len(e.shapes))
+		e.shapes[string(e.shape)] = id
+		e.shapeTable = append(e.shapeTable, e.shape...)
+	}
+	e.shapeIDs = appendUvarint(e.shapeIDs, uint64(id))
 }
 
 // structure returns the structure streams.
 func (e *attrEnc) structure() [attrStructStreams][]byte {
-	var dir []byte
-	dir = appendUvarint(dir, uint64(len(e.order)))
+	shapes := appendUvarint(nil, uint64(len(e.shapes)))
+	shapes = append(shapes, e.shapeTable...)
+	dir := appendUvarint(nil, uint64(len(e.order)))
 	for _, k := range e.order {
 		dir = appendUvarint(dir, uint64(k))
 	}
-	return [attrStructStreams][]byte{e.counts, e.keys, dir}
+	return [attrStructStreams][]byte{e.shapeIDs, shapes, dir}
 }
 
 // appendParts appends the value blocks' payloads, in keydir order.
 func (e *attrEnc) appendParts(parts [][]byte) [][]byte {
-	for _, k := range e.order {
-		parts = append(parts, e.blocks[k].payload(nil))
+	for _, b := range e.blocks {
+		parts = append(parts, b.payload(nil, e.lists))
 	}
 	return parts
 }
 
 // keyBlock reads the values of one key sequentially.
 type keyBlock struct {
-	rows, types, refs, ints, dbls, nested reader
-	tab                                   strTableDec
-	row                                   int // row of the value read last
+	rows, refs, ints, dbls, nested reader
+	types                          []byte // one per value, or one for all
+	tab                            strTableDec
+	n, vi                          int // values, and index of the next one
+	row                            int // row of the value read last
+	dense                          bool
 }
 
-func (k *keyBlock) init(payload []byte) error {
+// init parses a value block of a group of lists lists.
+func (k *keyBlock) init(payload []byte, lists int) error {
 	var s [keyBlockStreams][]byte
 	if err := splitStreams(payload, s[:]); err != nil {
 		return err
 	}
-	k.rows, k.types, k.refs, k.ints = newReader(s[0]), newReader(s[1]), newReader(s[2]), newReader(s[3])
-	k.dbls, k.nested = newReader(s[4]), newReader(s[5])
-	k.row = 0
-	return k.tab.init(s[6], s[7])
+	mode := newReader(s[0])
+	flags := mode.byte()
+	n := mode.uvarint()
+	if !mode.done() || flags&^(flagDense|flagOneType) != 0 || n == 0 || n > uint64(len(payload)) {
+		return errMalformed
+	}
+	k.n, k.vi, k.row = int(n), 0, 0
+	k.dense = flags&flagDense != 0
+	if k.dense && (k.n != lists || len(s[1]) != 0) {
+		return errMalformed
+	}
+	k.types = s[2]
+	if want := k.n; flags&flagOneType != 0 && len(k.types) != 1 || flags&flagOneType == 0 && len(k.types) != want {
+		return errMalformed
+	}
+	k.rows, k.refs, k.ints = newReader(s[1]), newReader(s[3]), newReader(s[4])
+	k.dbls, k.nested = newReader(s[5]), newReader(s[6])
+	return k.tab.init(s[7], s[8])
 }
 
-// next reads the row and type of the next value.
+// typeAt returns the type of value i.
+func (k *keyBlock) typeAt(i int) model.ValueType {
+	if len(k.types) == 1 {
+		return model.ValueType(k.types[0])
+	}
+	return model.ValueType(k.types[i])
+}
+
+// more reports whether values remain.
+func (k *keyBlock) more() bool { return k.vi < k.n }
+
+// next reads the row and type of the next value (more must be true).
 func (k *keyBlock) next() (int, model.ValueType) {
-	k.row += int(k.rows.u32v())
-	return k.row, model.ValueType(k.types.byte())
+	if k.dense {
+		k.row = k.vi
+	} else {
+		k.row += int(k.rows.u32v())
+	}
+	t := k.typeAt(k.vi)
+	k.vi++
+	return k.row, t
 }
 
 // seek skips every value whose row is below target, in bulk: it finds how
-// many values to skip from the rows stream, counts their types, and
-// advances each value stream by its count.
+// many values to skip, counts their types, and advances each value stream
+// by its count.
 func (k *keyBlock) seek(target int) {
-	n := 0
-	row := k.row
-	for k.rows.remaining() > 0 {
-		i := k.rows.i
-		r := row + int(k.rows.u32v())
-		if r >= target {
-			k.rows.i = i // unread: next reads it
-			break
+	j := k.vi
+	if k.dense {
+		j = min(max(target, j), k.n)
+	} else {
+		row := k.row
+		for j < k.n {
+			i := k.rows.i
+			r := row + int(k.rows.u32v())
+			if r >= target || k.rows.err != nil {
+				k.rows.i = i // unread: next reads it
+				break
+			}
+			row = r
+			j++
 		}
-		row = r
-		n++
+		k.row = row
 	}
-	k.row = row
-	k.skipValues(n)
+	k.skipValues(j - k.vi)
 }
 
 // skipValues skips the next n values (their rows already read).
 func (k *keyBlock) skipValues(n int) {
-	ts := k.types.bytes(n)
-	var strs, ints, dbls, nested int
-	for _, t := range ts {
-		switch model.ValueType(t) {
-		case model.TypeEmpty:
-		case model.TypeString, model.TypeBytes:
-			strs++
-		case model.TypeBool, model.TypeInt:
-			ints++
-		case model.TypeDouble:
-			dbls++
-		case model.TypeArray, model.TypeMap:
-			nested++
-		default:
-			k.types.fail()
+	var counts [model.TypeMap + 1]int
+	if len(k.types) == 1 {
+		if t := model.ValueType(k.types[0]); t <= model.TypeMap {
+			counts[t] = n
+		}
+	} else {
+		for _, t := range k.types[k.vi : k.vi+n] {
+			if t <= byte(model.TypeMap) {
+				counts[t]++
+			}
 		}
 	}
-	for range strs {
+	k.vi += n
+	for range counts[model.TypeString] + counts[model.TypeBytes] {
 		k.tab.readRef(&k.refs)
 	}
-	k.ints.skipUvarints(ints)
-	k.dbls.skip(8 * dbls)
-	for range nested {
+	k.ints.skipUvarints(counts[model.TypeInt] + counts[model.TypeBool])
+	k.dbls.skip(8 * counts[model.TypeDouble])
+	for range counts[model.TypeArray] + counts[model.TypeMap] {
 		k.nested.skip(k.nested.count(1))
 	}
 }
 
-// more reports whether values remain.
-func (k *keyBlock) more() bool { return k.types.remaining() > 0 && k.types.err == nil }
-
 func (k *keyBlock) err() error {
-	for _, r := range [...]*reader{&k.rows, &k.types, &k.refs, &k.ints, &k.dbls, &k.nested} {
+	for _, r := range [...]*reader{&k.rows, &k.refs, &k.ints, &k.dbls, &k.nested} {
 		if r.err != nil {
 			return r.err
 		}
@@ -226,7 +305,10 @@ func (k *keyBlock) err() error {
 }
 
 func (k *keyBlock) done() bool {
-	for _, r := range [...]*reader{&k.rows, &k.types, &k.refs, &k.ints, &k.dbls, &k.nested} {
+	if k.vi != k.n {
+		return false
+	}
+	for _, r := range [...]*reader{&k.rows, &k.refs, &k.ints, &k.dbls, &k.nested} {
 		if !r.done() {
 			return false
 		}
@@ -247,7 +329,7 @@ func (k *keyBlock) skipValue(t model.ValueType) {
 	case model.TypeArray, model.TypeMap:
 		k.nested.skip(k.nested.count(1))
 	default:
-		k.types.fail()
+		k.rows.fail()
 	}
 }
 
@@ -270,7 +352,7 @@ func (k *keyBlock) value(t model.ValueType) model.Value {
 			return model.Value{}
 		}
 	default:
-		k.types.fail()
+		k.rows.fail()
 	}
 	return v
 }
@@ -278,22 +360,24 @@ func (k *keyBlock) value(t model.ValueType) model.Value {
 // attrDec reads an attribute group. Value blocks are decompressed on first
 // use through load.
 type attrDec struct {
-	counts, keys reader
-	syms         []string
-	keyIDs       []uint32 // keydir
-	blocks       []*keyBlock
-	load         func(i int) ([]byte, error) // payload of value block i
-	share        bool                        // materialise strings as substrings of one allocation
-	lists        int                         // lists read so far
-	failed       error
-	keyIndex     map[uint32]int // keydir position of each key, when there are many
+	shapeIDs reader
+	shapes   [][]int32 // value-block index of each key of each shape
+	cur      []int32   // shape of the list being read
+	lists    int       // lists in the group
+	syms     []string
+	keyIDs   []uint32 // keydir
+	blocks   []*keyBlock
+	load     func(i int) ([]byte, error) // payload of value block i
+	share    bool                        // materialise strings as substrings of one allocation
+	row      int                         // lists read so far
+	failed   error
 }
 
-// init parses the structure streams; nblocks is the number of value-block
-// parts available.
-func (d *attrDec) init(s [][]byte, syms []string, nblocks int, load func(int) ([]byte, error)) error {
-	d.counts, d.keys = newReader(s[0]), newReader(s[1])
-	d.syms, d.load, d.lists, d.failed = syms, load, 0, nil
+// init parses the structure streams of a group of lists lists; nblocks is
+// the number of value-block parts available.
+func (d *attrDec) init(s [][]byte, lists int, syms []string, nblocks int, load func(int) ([]byte, error)) error {
+	d.shapeIDs = newReader(s[0])
+	d.syms, d.load, d.lists, d.row, d.failed, d.cur = syms, load, lists, 0, nil, nil
 	r := newReader(s[2])
 	n := r.count(1)
 	if n != nblocks {
@@ -306,27 +390,24 @@ func (d *attrDec) init(s [][]byte, syms []string, nblocks int, load func(int) ([
 	if !r.done() {
 		return errMalformed
 	}
-	d.blocks = make([]*keyBlock, n)
-	d.keyIndex = nil
-	if n > 8 {
-		d.keyIndex = make(map[uint32]int, n)
-		for i, k := range d.keyIDs {
-			d.keyIndex[k] = i
+	r = newReader(s[1])
+	d.shapes = make([][]int32, r.count(1))
+	for i := range d.shapes {
+		sh := make([]int32, r.count(1))
+		for j := range sh {
+			sh[j] = int32(r.index(n))
 		}
+		d.shapes[i] = sh
 	}
+	if !r.done() {
+		return errMalformed
+	}
+	d.blocks = make([]*keyBlock, n)
 	return nil
 }
 
 // blockIndex returns the value-block index of key, or -1.
-func (d *attrDec) blockIndex(key uint32) int {
-	if d.keyIndex != nil {
-		if i, ok := d.keyIndex[key]; ok {
-			return i
-		}
-		return -1
-	}
-	return slices.Index(d.keyIDs, key)
-}
+func (d *attrDec) blockIndex(key uint32) int { return slices.Index(d.keyIDs, key) }
 
 // block returns value block i, decoding it on first use.
 func (d *attrDec) block(i int) *keyBlock {
@@ -336,14 +417,14 @@ func (d *attrDec) block(i int) *keyBlock {
 	b := &keyBlock{}
 	p, err := d.load(i)
 	if err == nil {
-		err = b.init(p)
+		err = b.init(p, d.lists)
 	}
 	if err != nil {
 		if d.failed == nil {
 			d.failed = err
 		}
 		b = &keyBlock{} // empty: every read fails
-		b.types.fail()
+		b.rows.fail()
 	}
 	if d.share {
 		b.tab.share()
@@ -357,10 +438,8 @@ func (d *attrDec) err() error {
 	if d.failed != nil {
 		return d.failed
 	}
-	for _, r := range [...]*reader{&d.counts, &d.keys} {
-		if r.err != nil {
-			return r.err
-		}
+	if d.shapeIDs.err != nil {
+		return d.shapeIDs.err
 	}
 	for _, b := range d.blocks {
 		if b != nil {
@@ -375,7 +454,7 @@ func (d *attrDec) err() error {
 // done reports whether the structure and every value block were consumed
 // exactly (after a full decode).
 func (d *attrDec) done() bool {
-	if !d.counts.done() || !d.keys.done() {
+	if !d.shapeIDs.done() || d.row != d.lists {
 		return false
 	}
 	for i := range d.blocks {
@@ -386,54 +465,50 @@ func (d *attrDec) done() bool {
 	return true
 }
 
-// count reads the next list's length, bounded by the keys left.
+// count reads the next list's shape and returns its length.
 func (d *attrDec) count() int {
-	n := d.counts.uvarint()
-	if n > uint64(d.keys.remaining()) {
-		d.counts.fail()
+	if d.row >= d.lists || len(d.shapes) == 0 {
+		d.shapeIDs.fail()
+		d.cur = nil
 		return 0
 	}
-	return int(n)
+	d.cur = d.shapes[d.shapeIDs.index(len(d.shapes))]
+	if d.shapeIDs.err != nil {
+		d.cur = nil
+	}
+	return len(d.cur)
 }
 
-// keyBlockOf reads the next key and returns its symbol and value block.
-func (d *attrDec) keyBlockOf() (int, *keyBlock) {
-	k := d.keys.index(len(d.syms))
-	i := d.blockIndex(uint32(k))
-	if i < 0 {
-		d.keys.fail()
-		i = 0
-		if len(d.blocks) == 0 {
-			return 0, &keyBlock{}
-		}
+// remainingKVs returns the number of key-values in the lists not yet read.
+func (d *attrDec) remainingKVs() int {
+	r := d.shapeIDs
+	n := 0
+	for r.remaining() > 0 && len(d.shapes) > 0 {
+		n += len(d.shapes[r.index(len(d.shapes))])
 	}
-	return k, d.block(i)
+	return n
 }
 
 // skipLists skips n lists: it advances the structure only; value blocks
 // catch up (seek) when next used.
 func (d *attrDec) skipLists(n int) {
-	var kvs uint64
-	for range n {
-		kvs += d.counts.uvarint()
-	}
-	if kvs > uint64(d.keys.remaining()) {
-		d.counts.fail()
-		return
-	}
-	d.keys.skipUvarints(int(kvs))
-	d.lists += n
+	d.shapeIDs.skipUvarints(n)
+	d.row += n
 }
 
-// readList decodes the next list into dst, which the caller sized with
-// count (already read).
+// readList decodes the list whose shape count just read into dst, which
+// the caller sized with count.
 func (d *attrDec) readList(dst []model.KeyValue) {
-	row := d.lists
-	d.lists++
-	for i := range dst {
-		k, b := d.keyBlockOf()
-		dst[i].Key = d.syms[k]
+	row := d.row
+	d.row++
+	for i, bi := range d.cur[:len(dst)] {
+		b := d.block(int(bi))
+		dst[i].Key = d.syms[d.keyIDs[bi]]
 		b.seek(row)
+		if !b.more() {
+			b.rows.fail()
+			return
+		}
 		r, t := b.next()
 		if r != row {
 			b.rows.fail()
@@ -459,9 +534,9 @@ func (d *attrDec) fresh(key uint64) (kb keyBlock, ok bool, err error) {
 		return keyBlock{}, false, d.failed
 	}
 	kb = *b
-	for _, r := range [...]*reader{&kb.rows, &kb.types, &kb.refs, &kb.ints, &kb.dbls, &kb.nested} {
+	for _, r := range [...]*reader{&kb.rows, &kb.refs, &kb.ints, &kb.dbls, &kb.nested} {
 		r.i, r.err = 0, nil
 	}
-	kb.tab.next, kb.row = 0, 0
+	kb.tab.next, kb.row, kb.vi = 0, 0, 0
 	return kb, true, nil
 }

@@ -166,7 +166,9 @@ func (b *Block) decompress(codec byte, stored []byte, raw uint32) ([]byte, error
 		}
 		return stored, nil
 	case codecZstd:
-		out, err := b.dec.DecodeAll(stored, make([]byte, 0, raw))
+		// NB: the slack lets zstd use its fast copy loops (it needs room to
+		// over-write); WithDecodeAllCapLimit still bounds the output.
+		out, err := b.dec.DecodeAll(stored, make([]byte, 0, int(raw)+zstdSlack))
 		if err != nil {
 			if errors.Is(err, zstd.ErrDecoderClosed) {
 				return nil, err

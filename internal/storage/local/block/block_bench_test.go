@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/clew-tracing/clew/internal/model"
 	"github.com/clew-tracing/clew/internal/storage"
@@ -26,6 +28,31 @@ import (
 // benchmarks (default 1000000).
 
 const benchBase = 1_700_000_000_000_000_000
+
+// cpuClock measures the process's CPU time (user+system) across a
+// benchmark loop. On a shared 2-core machine wall-clock ns/op varies with
+// the neighbours' load; CPU time per op varies much less, so the
+// benchmarks report both.
+type cpuClock struct{ start time.Duration }
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func startCPU() cpuClock { return cpuClock{processCPU()} }
+
+// report adds a cpu-ns/op metric (and cpu-ns/span when spans > 0).
+func (c cpuClock) report(b *testing.B, spansPerOp int) {
+	d := float64(processCPU() - c.start)
+	b.ReportMetric(d/float64(b.N), "cpu-ns/op")
+	if spansPerOp > 0 {
+		b.ReportMetric(d/float64(b.N)/float64(spansPerOp), "cpu-ns/span")
+	}
+}
 
 // streamRealistic appends about nSpans realistic spans to w in trace-ID
 // order without holding them all in memory, returning the trace IDs.
@@ -107,6 +134,7 @@ func BenchmarkWrite(b *testing.B) {
 	b.ReportAllocs()
 	var size int64
 	b.ResetTimer()
+	clk := startCPU()
 	for i := 0; i < b.N; i++ {
 		w, err := NewWriter(parent, WriteOptions{})
 		if err != nil {
@@ -126,6 +154,7 @@ func BenchmarkWrite(b *testing.B) {
 		os.RemoveAll(filepath.Join(parent, meta.ID))
 		b.StartTimer()
 	}
+	clk.report(b, len(spans))
 	b.SetBytes(size)
 	b.ReportMetric(float64(len(spans))*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
 	b.ReportMetric(float64(size)/float64(len(spans)), "B/span")
@@ -171,6 +200,7 @@ func BenchmarkTraceByID(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
+	clk := startCPU()
 	spans := 0
 	for i := 0; i < b.N; i++ {
 		got, err := blk.Trace(ctx, ids[r.IntN(len(ids))])
@@ -179,6 +209,7 @@ func BenchmarkTraceByID(b *testing.B) {
 		}
 		spans += len(got)
 	}
+	clk.report(b, 0)
 	b.ReportMetric(float64(spans)/float64(b.N), "spans/op")
 	b.ReportMetric(float64(blk.Meta().SpanCount), "blockspans")
 }
@@ -190,12 +221,14 @@ func BenchmarkTraceByIDMissing(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
+	clk := startCPU()
 	for i := 0; i < b.N; i++ {
 		got, err := blk.Trace(ctx, randTraceID(r))
 		if err != nil || got != nil {
 			b.Fatal(err)
 		}
 	}
+	clk.report(b, 0)
 }
 
 // BenchmarkSearch runs typical searches over a large block, limit 20.
@@ -225,6 +258,7 @@ func BenchmarkSearch(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
+			clk := startCPU()
 			hits := 0
 			for i := 0; i < b.N; i++ {
 				h, err := blk.Search(ctx, m, 20)
@@ -233,6 +267,7 @@ func BenchmarkSearch(b *testing.B) {
 				}
 				hits += len(h)
 			}
+			clk.report(b, 0)
 			b.ReportMetric(float64(hits)/float64(b.N), "hits/op")
 		})
 	}
@@ -247,6 +282,7 @@ func BenchmarkDecode(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(blk.Meta().Bytes)
 	b.ResetTimer()
+	clk := startCPU()
 	for i := 0; i < b.N; i++ {
 		n := 0
 		for _, err := range blk.Spans(ctx) {
@@ -259,5 +295,6 @@ func BenchmarkDecode(b *testing.B) {
 			b.Fatal(n)
 		}
 	}
+	clk.report(b, len(spans))
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(spans)), "ns/span")
 }

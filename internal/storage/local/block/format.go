@@ -92,3 +92,7 @@ var columnNames = [numColumns]string{
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func crc32c(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+// zstdSlack is the spare capacity given to zstd's output buffer so that it
+// can use its fast (over-writing) copy loops.
+const zstdSlack = 64

@@ -137,7 +137,7 @@ func (d *rgReader) open(c int) error {
 		d.scopeIDs = newReader(st[0])
 	case colAttrs:
 		n, load := d.valueBlocks(c)
-		if err := d.attrs.init(st, syms, n, load); err != nil {
+		if err := d.attrs.init(st, d.g.spans, syms, n, load); err != nil {
 			return err
 		}
 	case colEvents:
@@ -145,8 +145,12 @@ func (d *rgReader) open(c int) error {
 		if err := d.evNameTab.init(st[4], st[5]); err != nil {
 			return err
 		}
+		events, err := sumCounts(st[0], d.g.spans, len(st[3]))
+		if err != nil {
+			return err
+		}
 		n, load := d.valueBlocks(c)
-		if err := d.evAttrs.init(st[6:], syms, n, load); err != nil {
+		if err := d.evAttrs.init(st[6:], events, syms, n, load); err != nil {
 			return err
 		}
 	case colLinks:
@@ -155,8 +159,12 @@ func (d *rgReader) open(c int) error {
 		if err := d.lkStateTab.init(st[7], st[8]); err != nil {
 			return err
 		}
+		links, err := sumCounts(st[0], d.g.spans, len(st[1]))
+		if err != nil {
+			return err
+		}
 		n, load := d.valueBlocks(c)
-		if err := d.lkAttrs.init(st[9:], syms, n, load); err != nil {
+		if err := d.lkAttrs.init(st[9:], links, syms, n, load); err != nil {
 			return err
 		}
 	case colMisc:
@@ -167,6 +175,24 @@ func (d *rgReader) open(c int) error {
 	}
 	d.init[c] = true
 	return nil
+}
+
+// sumCounts adds up the n per-span counts of a stream (events or links
+// per span), checking the total against max (a bound from a stream with
+// at least one byte per item).
+func sumCounts(counts []byte, n, max int) (int, error) {
+	r := newReader(counts)
+	total := uint64(0)
+	for range n {
+		total += r.uvarint()
+		if total > uint64(max) {
+			return 0, errMalformed
+		}
+	}
+	if !r.done() {
+		return 0, errMalformed
+	}
+	return int(total), nil
 }
 
 // openAll initialises every column.
@@ -401,8 +427,7 @@ func (d *rgReader) kvs(n int) []model.KeyValue {
 	if n > len(d.kvSlab) {
 		size := 256
 		if d.shareStrings {
-			// NB: at least one byte per key, so this bounds the count.
-			size = d.attrs.keys.remaining() + d.evAttrs.keys.remaining() + d.lkAttrs.keys.remaining()
+			size = d.attrs.remainingKVs() + d.evAttrs.remainingKVs() + d.lkAttrs.remainingKVs()
 		}
 		d.kvSlab = make([]model.KeyValue, max(n, size))
 	}
