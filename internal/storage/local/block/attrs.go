@@ -112,20 +112,26 @@ type attrEnc struct {
 	shapes     map[string]uint32
 	lists      int
 	blocks     []*keyBlockEnc
-	blockOf    map[uint32]int // key symbol -> block index
-	order      []uint32       // key symbol of each block
+	blockOf    []int32  // key symbol -> block index+1 (0: none yet)
+	order      []uint32 // key symbol of each block
 	free       []*keyBlockEnc
 	shape      []byte
+	// The previous list's keys and their symbols: instrumentation sends
+	// the same keys (usually the same strings) span after span, so most
+	// keys resolve without a map lookup.
+	lastKeys []string
+	lastSyms []uint32
 }
 
 func (e *attrEnc) reset() {
 	e.shapeIDs, e.shapeTable, e.lists = e.shapeIDs[:0], e.shapeTable[:0], 0
 	if e.shapes == nil {
 		e.shapes = map[string]uint32{}
-		e.blockOf = map[uint32]int{}
 	}
 	clear(e.shapes)
-	clear(e.blockOf)
+	for _, k := range e.order {
+		e.blockOf[k] = 0
+	}
 	for _, b := range e.blocks {
 		b.reset()
 		e.free = append(e.free, b)
@@ -140,9 +146,22 @@ func (e *attrEnc) add(kvs []model.KeyValue, sym func(string) uint32, keyset map[
 	e.lists++
 	e.shape = appendUvarint(e.shape[:0], uint64(len(kvs)))
 	for i := range kvs {
-		id := sym(kvs[i].Key)
-		bi, ok := e.blockOf[id]
-		if !ok {
+		var id uint32
+		if i < len(e.lastKeys) && kvs[i].Key == e.lastKeys[i] {
+			id = e.lastSyms[i]
+		} else {
+			id = sym(kvs[i].Key)
+			if i < len(e.lastKeys) {
+				e.lastKeys[i], e.lastSyms[i] = kvs[i].Key, id
+			} else {
+				e.lastKeys, e.lastSyms = append(e.lastKeys, kvs[i].Key), append(e.lastSyms, id)
+			}
+		}
+		if int(id) >= len(e.blockOf) {
+			e.blockOf = append(e.blockOf, make([]int32, int(id)+1-len(e.blockOf))...)
+		}
+		bi := int(e.blockOf[id]) - 1
+		if bi < 0 {
 			var b *keyBlockEnc
 			if n := len(e.free); n > 0 {
 				b, e.free = e.free[n-1], e.free[:n-1]
@@ -153,7 +172,7 @@ func (e *attrEnc) add(kvs []model.KeyValue, sym func(string) uint32, keyset map[
 			bi = len(e.blocks)
 			e.blocks = append(e.blocks, b)
 			e.order = append(e.order, id)
-			e.blockOf[id] = bi
+			e.blockOf[id] = int32(bi + 1)
 			keyset[id] = struct{}{}
 		}
 		e.shape = appendUvarint(e.shape, uint64(bi))
@@ -231,6 +250,11 @@ func (k *keyBlock) typeAt(i int) model.ValueType {
 	return model.ValueType(k.types[i])
 }
 
+// oneType reports whether every value of the block has type t.
+func (k *keyBlock) oneType(t model.ValueType) bool {
+	return len(k.types) == 1 && model.ValueType(k.types[0]) == t
+}
+
 // more reports whether values remain.
 func (k *keyBlock) more() bool { return k.vi < k.n }
 
@@ -246,11 +270,26 @@ func (k *keyBlock) next() (int, model.ValueType) {
 	return k.row, t
 }
 
+// peekRow returns the row of the next value without consuming it (more
+// must be true).
+func (k *keyBlock) peekRow() int {
+	if k.dense {
+		return k.vi
+	}
+	i := k.rows.i
+	r := k.row + int(k.rows.u32v())
+	k.rows.i = i
+	return r
+}
+
 // seek skips every value whose row is below target, in bulk: it finds how
 // many values to skip, counts their types, and advances each value stream
 // by its count.
 func (k *keyBlock) seek(target int) {
 	j := k.vi
+	if k.dense && target <= j {
+		return // the common case: already there
+	}
 	if k.dense {
 		j = min(max(target, j), k.n)
 	} else {
@@ -267,7 +306,9 @@ func (k *keyBlock) seek(target int) {
 		}
 		k.row = row
 	}
-	k.skipValues(j - k.vi)
+	if j > k.vi {
+		k.skipValues(j - k.vi)
+	}
 }
 
 // skipValues skips the next n values (their rows already read).
@@ -285,9 +326,7 @@ func (k *keyBlock) skipValues(n int) {
 		}
 	}
 	k.vi += n
-	for range counts[model.TypeString] + counts[model.TypeBytes] {
-		k.tab.readRef(&k.refs)
-	}
+	k.tab.skipRefs(&k.refs, counts[model.TypeString]+counts[model.TypeBytes])
 	k.ints.skipUvarints(counts[model.TypeInt] + counts[model.TypeBool])
 	k.dbls.skip(8 * counts[model.TypeDouble])
 	for range counts[model.TypeArray] + counts[model.TypeMap] {
@@ -335,7 +374,15 @@ func (k *keyBlock) skipValue(t model.ValueType) {
 
 // value reads a value of type t.
 func (k *keyBlock) value(t model.ValueType) model.Value {
-	v := model.Value{Type: t}
+	var v model.Value
+	k.valueInto(t, &v)
+	return v
+}
+
+// valueInto reads a value of type t into v, which must be zero. Setting
+// only the fields the type uses avoids copying the whole (large) Value.
+func (k *keyBlock) valueInto(t model.ValueType, v *model.Value) {
+	v.Type = t
 	switch t {
 	case model.TypeEmpty:
 	case model.TypeString, model.TypeBytes:
@@ -346,15 +393,14 @@ func (k *keyBlock) value(t model.ValueType) model.Value {
 		v.Double = math.Float64frombits(k.dbls.u64())
 	case model.TypeArray, model.TypeMap:
 		r := newReader(k.nested.lenBytes())
-		v = readValue(&r, 0)
+		*v = readValue(&r, 0)
 		if !r.done() || v.Type != t {
 			k.nested.fail()
-			return model.Value{}
+			*v = model.Value{}
 		}
 	default:
 		k.rows.fail()
 	}
-	return v
 }
 
 // attrDec reads an attribute group. Value blocks are decompressed on first
@@ -514,7 +560,7 @@ func (d *attrDec) readList(dst []model.KeyValue) {
 			b.rows.fail()
 			return
 		}
-		dst[i].Value = b.value(t)
+		b.valueInto(t, &dst[i].Value)
 	}
 }
 

@@ -5,11 +5,14 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -324,7 +327,7 @@ func TestLeftoverTmp(t *testing.T) {
 	ents, _ := os.ReadDir(dir)
 	var tmp string
 	for _, e := range ents {
-		if filepath.Ext(e.Name()) == TmpSuffix[:len(".tmp-for-creation")] || bytes.HasSuffix([]byte(e.Name()), []byte(TmpSuffix)) {
+		if strings.HasSuffix(e.Name(), TmpSuffix) {
 			tmp = e.Name()
 		}
 	}
@@ -362,7 +365,9 @@ func TestCatalog(t *testing.T) {
 		t.Errorf("services %q, want %q", c.Services, want)
 	}
 	wantOps := []storage.Operation{{Service: "", Name: "z"}, {Service: "svc1", Name: "a", Kind: model.KindServer}, {Service: "svc1", Name: "a", Kind: model.KindClient}, {Service: "svc2", Name: "b", Kind: model.KindServer}}
-	slices.SortFunc(wantOps, func(x, y storage.Operation) int { return cmp.Or(cmp.Compare(x.Service, y.Service), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Kind, y.Kind)) })
+	slices.SortFunc(wantOps, func(x, y storage.Operation) int {
+		return cmp.Or(cmp.Compare(x.Service, y.Service), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Kind, y.Kind))
+	})
 	if !slices.Equal(c.Operations, wantOps) {
 		t.Errorf("operations %+v, want %+v", c.Operations, wantOps)
 	}
@@ -455,5 +460,46 @@ func TestDependencies(t *testing.T) {
 		if !reflect.DeepEqual(storage.SortedDependencies(got), storage.SortedDependencies(want)) {
 			t.Fatalf("range %+v: got %v\nwant %v", rng, storage.SortedDependencies(got), storage.SortedDependencies(want))
 		}
+	}
+}
+
+// A Block serves concurrent readers (run with -race).
+func TestConcurrentReads(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 15))
+	spans := genRandom(r, 200)
+	b := writeBlock(t, spans, WriteOptions{RowGroupSpans: 50})
+	byTrace := map[model.TraceID][]*model.Span{}
+	for _, s := range spans {
+		byTrace[s.TraceID] = append(byTrace[s.TraceID], s)
+	}
+	m, _ := storage.NewMatcher(&storage.Query{Conditions: []storage.Condition{attr(storage.ScopeAny, "k3", storage.OpRegex, model.StringValue("val-1.*"))}})
+	want := bruteSearch(spans, m, 1000)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id, ts := range byTrace {
+				got, err := b.Trace(ctx, id)
+				if err != nil || len(got) != len(ts) {
+					errs <- fmt.Errorf("goroutine %d: trace %s: %d spans, %v", g, id, len(got), err)
+					return
+				}
+			}
+			hits, err := b.Search(ctx, m, 1000)
+			if err != nil || !reflect.DeepEqual(hits, want) {
+				errs <- fmt.Errorf("goroutine %d: search: %d hits, %v", g, len(hits), err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err := b.Verify(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -67,6 +67,19 @@ func (r *reader) uvarint() uint64 {
 	return v
 }
 
+// skip1 skips one varint without decoding it.
+func (r *reader) skip1() {
+	b, i := r.b, r.i
+	for i < len(b) && b[i] >= 0x80 {
+		i++
+	}
+	if i >= len(b) {
+		r.fail()
+		return
+	}
+	r.i = i + 1
+}
+
 // skipUvarints skips n varints.
 func (r *reader) skipUvarints(n int) {
 	b := r.b
@@ -172,7 +185,7 @@ func (r *reader) lenBytes() []byte {
 	return r.bytes(n)
 }
 
-// streams splits a section payload into its n length-prefixed streams.
+// splitStreams splits a section payload into its n length-prefixed streams.
 func splitStreams(payload []byte, dst [][]byte) error {
 	r := newReader(payload)
 	for i := range dst {

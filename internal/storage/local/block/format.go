@@ -40,7 +40,7 @@ const (
 // DefaultRowGroupSpans is the row-group size used when
 // WriteOptions.RowGroupSpans is 0. Larger row groups compress better; smaller
 // ones make a trace lookup decompress less.
-const DefaultRowGroupSpans = 8192
+const DefaultRowGroupSpans = 4096
 
 // maxRowGroupSpans bounds RowGroupSpans so that one row group's buffers stay
 // reasonable and every in-row-group index fits in 32 bits.

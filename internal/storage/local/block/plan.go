@@ -30,11 +30,10 @@ const (
 )
 
 type plan struct {
-	q          *storage.Query
-	b          *Block
-	conds      []condPlan
-	needStarts bool
-	fake       model.Span // scratch for intrinsic evaluation
+	q     *storage.Query
+	b     *Block
+	conds []condPlan
+	fake  model.Span // scratch for intrinsic evaluation
 }
 
 type condPlan struct {
@@ -232,7 +231,6 @@ func (b *Block) plan(q *storage.Query) (p *plan, ok bool, err error) {
 			cp.kind, cp.cost = ckStatusMessage, 2
 		case storage.FieldDuration:
 			cp.kind, cp.cost = ckDuration, 2
-			p.needStarts = true
 			cp.pred, err = newValuePred(c)
 			if err != nil {
 				return nil, false, err

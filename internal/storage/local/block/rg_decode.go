@@ -308,7 +308,7 @@ func (d *rgReader) nextTrace() (count int, start uint64, ok bool) {
 	return int(c), d.g.minStart + s, true
 }
 
-// skipTrace skips the spans of a trace of count spans in every opened
+// skipSpans skips the spans of a trace of count spans in every opened
 // column; the caller has consumed its trace-column entries.
 func (d *rgReader) skipSpans(count int) {
 	if d.init[colSpanID] {

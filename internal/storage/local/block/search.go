@@ -119,33 +119,59 @@ func (b *Block) searchRowGroup(ctx context.Context, p *plan, gi int, d *rgReader
 		e.alive[i] = true
 	}
 	rng := p.q.Range
-	needStarts := p.needStarts || !(rng.Contains(g.minStart) && rng.Contains(g.maxStart))
-	if needStarts {
+	inRange := rng.Contains(g.minStart) && rng.Contains(g.maxStart)
+	// rangeFilter drops the rows that start outside the query's range; it
+	// runs after the cheapest conditions, which may have left nothing.
+	rangeFilter := func() error {
+		if inRange {
+			return nil
+		}
+		inRange = true
+		if e.live == 0 {
+			return nil
+		}
 		if err := loadOpen(colStart); err != nil {
-			return nil, err
+			return err
 		}
 		if err := e.loadStarts(); err != nil {
-			return nil, b.decodeErr(gi, err)
+			return b.decodeErr(gi, err)
 		}
-		if !(rng.Contains(g.minStart) && rng.Contains(g.maxStart)) {
-			for i, s := range e.starts {
-				if !rng.Contains(s) {
-					e.kill(i)
-				}
+		for i, s := range e.starts {
+			if !rng.Contains(s) {
+				e.kill(i)
 			}
 		}
+		return nil
 	}
 	for ci := range p.conds {
+		c := &p.conds[ci]
+		if c.cost > 1 {
+			if err := rangeFilter(); err != nil {
+				return nil, err
+			}
+		}
 		if e.live == 0 {
 			return nil, nil
 		}
-		c := &p.conds[ci]
+		if c.kind == ckDuration && e.starts == nil && b.meta.MaxTime >= 1<<63 {
+			// NB: only then can start+duration overflow for a duration
+			// below 2^63; see apply.
+			if err := loadOpen(colStart); err != nil {
+				return nil, err
+			}
+			if err := e.loadStarts(); err != nil {
+				return nil, b.decodeErr(gi, err)
+			}
+		}
 		if err := loadOpen(c.columns(g)...); err != nil {
 			return nil, err
 		}
 		if err := e.apply(c); err != nil {
 			return nil, b.decodeErr(gi, err)
 		}
+	}
+	if err := rangeFilter(); err != nil {
+		return nil, err
 	}
 	if e.live == 0 {
 		return nil, nil

@@ -2,6 +2,7 @@ package block
 
 import (
 	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/storage"
 )
 
 // apply evaluates one condition on every live row of the row group,
@@ -31,8 +32,11 @@ func (e *rgEval) apply(cp *condPlan) error {
 	case ckName:
 		r := d.names
 		for i := range n {
-			id := r.uvarint()
-			if e.alive[i] && (id >= uint64(len(cp.symOK)) || !p.nameOK(cp, uint32(id))) {
+			if !e.alive[i] {
+				r.skip1()
+				continue
+			}
+			if id := r.uvarint(); id >= uint64(len(cp.symOK)) || !p.nameOK(cp, uint32(id)) {
 				e.kill(i)
 			}
 		}
@@ -74,12 +78,26 @@ func (e *rgEval) apply(cp *condPlan) error {
 	case ckDuration:
 		r := d.durs
 		for i := range n {
-			dur := r.uvarint()
 			if !e.alive[i] {
+				r.skip1()
 				continue
 			}
-			if start := e.starts[i]; start+dur < start {
-				dur = 0 // the span ends before it starts: model.Span.Duration is 0
+			dur := r.uvarint()
+			// The stored duration is end-start modulo 2^64; the span ends
+			// before it starts (model.Span.Duration is 0) when start+dur
+			// overflows, which needs dur >= 2^63 or a start >= 2^63.
+			if dur >= 1<<63 && e.starts == nil {
+				if err := e.d.open(colStart); err != nil {
+					return err
+				}
+				if err := e.loadStarts(); err != nil {
+					return err
+				}
+			}
+			if e.starts != nil {
+				if start := e.starts[i]; start+dur < start {
+					dur = 0
+				}
 			}
 			var ok bool
 			if cp.pred.fast {
@@ -194,32 +212,44 @@ func (e *rgEval) scanKey(a *attrDec, cp *condPlan, hit []bool, owner []int32) er
 	if !ok {
 		return errMalformed // the row group's key set lists the key
 	}
-	lists := len(hit)
-	if owner != nil {
-		lists = len(owner)
+	if cp.pred.strFast && cp.pred.op == storage.OpEqual && kb.oneType(model.TypeString) && kb.tab.find(cp.pred.target) < 0 {
+		return nil // every value is a string and none is the one wanted
 	}
 	var cache []int8
-	for kb.more() {
-		row, t := kb.next()
-		if row >= lists {
-			return errMalformed
-		}
-		span := row
-		if owner != nil {
-			span = int(owner[row])
-		}
-		if !e.alive[span] || hit[span] || cp.pred.always {
+	var intCache map[int64]bool
+	// test evaluates the value of type t just reached for span.
+	test := func(span int, t model.ValueType) {
+		if hit[span] || !e.alive[span] {
 			kb.skipValue(t)
-			hit[span] = hit[span] || (cp.pred.always && e.alive[span])
-			continue
+			return
+		}
+		if cp.pred.always {
+			kb.skipValue(t)
+			hit[span] = true
+			return
+		}
+		if t == model.TypeInt && !cp.pred.fast {
+			// A string condition on an integer compares its text form:
+			// evaluate each distinct integer once.
+			v := kb.value(t)
+			ok, seen := intCache[v.Int]
+			if !seen {
+				if intCache == nil {
+					intCache = map[int64]bool{}
+				}
+				ok = cp.pred.eval(v)
+				intCache[v.Int] = ok
+			}
+			hit[span] = ok
+			return
 		}
 		if t != model.TypeString {
 			hit[span] = cp.pred.eval(kb.value(t))
-			continue
+			return
 		}
 		id := kb.tab.readRef(&kb.refs)
 		if id < 0 {
-			break
+			return
 		}
 		if cache == nil {
 			cache = make([]int8, kb.tab.len())
@@ -231,6 +261,27 @@ func (e *rgEval) scanKey(a *attrDec, cp *condPlan, hit []bool, owner []int32) er
 			}
 		}
 		hit[span] = cache[id] == 1
+	}
+	if owner == nil {
+		// Lists are spans: jump (in bulk) from one live span to the next.
+		for i := range hit {
+			if !e.alive[i] || hit[i] {
+				continue
+			}
+			kb.seek(i)
+			for kb.more() && kb.peekRow() == i && kb.err() == nil {
+				_, t := kb.next()
+				test(i, t)
+			}
+		}
+		return kb.err()
+	}
+	for kb.more() && kb.err() == nil {
+		row, t := kb.next()
+		if row >= len(owner) {
+			return errMalformed
+		}
+		test(int(owner[row]), t)
 	}
 	if !kb.done() {
 		return cmpOr(kb.err(), errMalformed)

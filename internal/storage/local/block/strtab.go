@@ -1,5 +1,7 @@
 package block
 
+import "bytes"
+
 // strTable deduplicates the strings of one column of one row group. Each
 // string is written as a reference: 0 means "the next new string of the
 // table" (so a string seen once costs one byte plus its text), and k > 0
@@ -112,4 +114,45 @@ func (t *strTableDec) readRef(r *reader) int {
 		r.fail()
 	}
 	return id
+}
+
+// skipRefs skips n references, keeping count of the new strings among
+// them (the zero references) so that later references resolve. It does
+// not validate the references it skips: they are never used.
+func (t *strTableDec) skipRefs(r *reader, n int) {
+	b, i := r.b, r.i
+	for ; n > 0; n-- {
+		if i >= len(b) {
+			r.fail()
+			return
+		}
+		if b[i] == 0 {
+			t.next++
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && b[j] >= 0x80 {
+			j++
+		}
+		if j >= len(b) || j-i >= 10 {
+			r.fail()
+			return
+		}
+		i = j + 1
+	}
+	r.i = i
+	if t.next > t.len() {
+		r.fail()
+	}
+}
+
+// find returns the id of s in the table, or -1.
+func (t *strTableDec) find(s []byte) int {
+	for id := range t.len() {
+		if bytes.Equal(t.data[t.offs[id]:t.offs[id+1]], s) {
+			return id
+		}
+	}
+	return -1
 }

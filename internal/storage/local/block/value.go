@@ -43,6 +43,9 @@ func checkValue(v *model.Value, depth int) error {
 
 func checkKVs(kvs []model.KeyValue, depth int) error {
 	for i := range kvs {
+		if kvs[i].Value.Type <= model.TypeBytes {
+			continue // scalar: nothing to check
+		}
 		if err := checkValue(&kvs[i].Value, depth); err != nil {
 			return fmt.Errorf("attribute %q: %w", kvs[i].Key, err)
 		}
