@@ -15,7 +15,7 @@ func TestServeFlagPrecedence(t *testing.T) {
 	t.Setenv("CLEW_ZIPKIN_ADDR", ":2222")
 	t.Setenv("CLEW_OTLP_GRPC_ADDR", ":3333")
 
-	cfg, _, err := parseServeFlags([]string{"--config", file, "--otlp-grpc-addr", ":4444"}, io.Discard)
+	cfg, _, _, err := parseServeFlags([]string{"--config", file, "--otlp-grpc-addr", ":4444"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,12 +50,12 @@ func TestServeFlagErrors(t *testing.T) {
 		{"--config", filepath.Join(dir, "missing.yaml")},
 		{"extra-arg"},
 	} {
-		if _, _, err := parseServeFlags(args, io.Discard); err == nil {
+		if _, _, _, err := parseServeFlags(args, io.Discard); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}
 	t.Setenv("CLEW_RETENTION", "forever")
-	if _, _, err := parseServeFlags(nil, io.Discard); err == nil {
+	if _, _, _, err := parseServeFlags(nil, io.Discard); err == nil {
 		t.Error("bad CLEW_RETENTION accepted")
 	}
 }

@@ -1,5 +1,6 @@
-// Command clew is Clew's one binary: `clew serve` runs the tracing backend,
-// `clew version` prints the build.
+// Command clew is Clew's one binary: `clew serve` runs the tracing backend
+// (with --demo, and the demo shop beside it), `clew demo` runs only the
+// demo shop against any OTLP backend, `clew version` prints the build.
 package main
 
 import (
@@ -18,9 +19,15 @@ const usage = `Clew: a distributed tracing backend.
 
 Usage:
   clew serve [flags]    receive spans (OTLP, Zipkin), store them, serve the UI and query APIs
+                        (--demo: also run the demo shop, sending its spans here)
+  clew demo [flags]     run the demo shop: traced services and their users, exporting over OTLP
+  clew explain <trace-id> [flags]
+                        ask a running server why a trace took as long as it did, where it failed, whom to page
+  clew trace <trace-id> [flags]
+                        print a trace as a terminal waterfall with its critical path and errors
   clew version          print the version
 
-Run "clew serve -h" for the flags of serve.
+Run "clew serve -h" or "clew demo -h" for their flags.
 `
 
 func main() {
@@ -38,6 +45,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stderr)
+	case "demo":
+		return demo(ctx, args[1:], stderr)
+	case "explain":
+		return explain(ctx, args[1:], stdout, stderr)
+	case "trace":
+		return trace(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "clew %s\n", version)
 		return 0

@@ -5,7 +5,20 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// grpc keeps a process-wide callback serializer goroutine.
+		goleak.IgnoreAnyFunction("google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"),
+		// Keep-alive connections of http.DefaultClient, which the tests'
+		// http.Get calls leave idle.
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
+	)
+}
 
 func TestVersionAndUsage(t *testing.T) {
 	var out, errb bytes.Buffer

@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"strings"
 
+	"github.com/clew-tracing/clew/demo/shop"
 	"github.com/clew-tracing/clew/internal/server"
 )
 
 // serve runs `clew serve` until ctx is cancelled (SIGINT/SIGTERM).
 func serve(ctx context.Context, args []string, stderr io.Writer) int {
-	cfg, level, err := parseServeFlags(args, stderr)
+	cfg, level, demoOpts, err := parseServeFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -24,13 +27,23 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
+	// NB: a soft memory limit makes the garbage collector work harder as
+	// the heap nears it instead of letting RSS float to twice the live
+	// heap under full ingest. GOMEMLIMIT, when set, wins.
+	if cfg.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+	}
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
 	log.Info("clew started", "version", version, "data_dir", cfg.DataDir, "storage", cfg.Storage)
-	if err := srv.Run(ctx); err != nil {
+	run := srv.Run
+	if demoOpts != nil {
+		run = func(ctx context.Context) error { return runWithDemo(ctx, srv, *demoOpts, log) }
+	}
+	if err := run(ctx); err != nil {
 		log.Error("stopped with error", "err", err)
 		return 1
 	}
@@ -39,8 +52,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 }
 
 // parseServeFlags turns the command line, CLEW_* environment variables and
-// an optional YAML file into a server configuration.
-func parseServeFlags(args []string, stderr io.Writer) (server.Config, slog.Level, error) {
+// an optional YAML file into a server configuration, and, with --demo, the
+// options of the demo shop to run beside it (nil without).
+func parseServeFlags(args []string, stderr io.Writer) (server.Config, slog.Level, *shop.Options, error) {
 	cfg := server.DefaultConfig()
 	fs := flag.NewFlagSet("clew serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -55,19 +69,27 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, slog.Level
 	fs.StringVar(&cfg.WALFsync, "wal-fsync", cfg.WALFsync, "always: acknowledge spans only after fsync (group commit); interval: fsync every --wal-fsync-interval")
 	fs.DurationVar(&cfg.WALFsyncInterval, "wal-fsync-interval", cfg.WALFsyncInterval, "fsync period with --wal-fsync=interval")
 	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long spans are kept (0 keeps them forever)")
+	fs.IntVar(&cfg.HeadMaxSpans, "head-max-spans", cfg.HeadMaxSpans, "cut the in-memory head into a block at this many spans")
+	fs.DurationVar(&cfg.HeadMaxAge, "head-max-age", cfg.HeadMaxAge, "cut the in-memory head into a block when its oldest span is this old")
+	fs.Int64Var(&cfg.HeadMaxBytes, "head-max-bytes", cfg.HeadMaxBytes, "memory bound of the head; past it writes get 429/RESOURCE_EXHAUSTED until a cut finishes")
 	fs.Int64Var(&cfg.MaxDiskBytes, "max-disk-bytes", cfg.MaxDiskBytes, "delete the oldest blocks when storage exceeds this many bytes (0: no cap)")
 	fs.IntVar(&cfg.GRPCMaxRecvMsgBytes, "otlp-grpc-max-recv-bytes", cfg.GRPCMaxRecvMsgBytes, "largest OTLP/gRPC message accepted")
 	fs.Int64Var(&cfg.HTTPMaxBodyBytes, "http-max-body-bytes", cfg.HTTPMaxBodyBytes, "largest OTLP/HTTP or Zipkin request body accepted (after decompression)")
 	fs.Int64Var(&cfg.MaxInFlightBytes, "max-inflight-bytes", cfg.MaxInFlightBytes, "bytes of requests being processed at once; past it receivers answer 429/RESOURCE_EXHAUSTED")
+	fs.StringVar(&cfg.OwnersFile, "owners", cfg.OwnersFile, "YAML ownership file (service name or glob → team, contact, runbook) for /api/clew's page answers")
+	fs.Int64Var(&cfg.MemoryLimit, "memory-limit", cfg.MemoryLimit, "soft limit of the Go heap in bytes; the garbage collector works harder near it (0: none; GOMEMLIMIT overrides)")
 	origins := fs.String("cors-allowed-origins", "", `comma-separated origins allowed to send OTLP/HTTP from browsers ("*" for any)`)
+	withDemo := fs.Bool("demo", false, "also run the demo shop, sending its spans to this server (see clew demo -h)")
+	var demo demoFlags
+	demo.register(fs, "demo-")
 	if err := fs.Parse(args); err != nil {
-		return cfg, 0, err
+		return cfg, 0, nil, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, 0, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		return cfg, 0, nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	if err := applyDefaults(fs, "config"); err != nil {
-		return cfg, 0, err
+		return cfg, 0, nil, err
 	}
 	if *origins != "" {
 		for _, o := range strings.Split(*origins, ",") {
@@ -78,10 +100,17 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, slog.Level
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return cfg, 0, fmt.Errorf("log-level: %w", err)
+		return cfg, 0, nil, fmt.Errorf("log-level: %w", err)
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, 0, err
+		return cfg, 0, nil, err
 	}
-	return cfg, level, nil
+	if !*withDemo {
+		return cfg, level, nil, nil
+	}
+	opts, err := demo.options()
+	if err != nil {
+		return cfg, 0, nil, fmt.Errorf("demo: %w", err)
+	}
+	return cfg, level, &opts, nil
 }

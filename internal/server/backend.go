@@ -27,6 +27,9 @@ func openBackend(cfg Config, log *slog.Logger, reg prometheus.Registerer) (stora
 		opts := local.Options{
 			Retention:        retention,
 			MaxDiskBytes:     cfg.MaxDiskBytes,
+			HeadMaxSpans:     cfg.HeadMaxSpans,
+			HeadMaxAge:       cfg.HeadMaxAge,
+			HeadMaxBytes:     cfg.HeadMaxBytes,
 			WALFsync:         wal.FsyncAlways,
 			WALFsyncInterval: cfg.WALFsyncInterval,
 			Logger:           log,

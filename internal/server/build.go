@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 
+	"github.com/clew-tracing/clew/internal/analysis"
+	clewapi "github.com/clew-tracing/clew/internal/api/clew"
 	jaegerapi "github.com/clew-tracing/clew/internal/api/jaeger"
 	zipkinapi "github.com/clew-tracing/clew/internal/api/zipkin"
 	"github.com/clew-tracing/clew/internal/ingest"
@@ -17,7 +19,7 @@ import (
 //	otlp-grpc  OTLP/gRPC TraceService
 //	otlp-http  OTLP/HTTP /v1/traces
 //	zipkin     Zipkin collector (/api/v1|v2/spans POST) + Zipkin query API v2
-//	http       Jaeger API v1/v3, /metrics, /healthz, /readyz
+//	http       Jaeger API v1/v3, Clew's /api/clew, /metrics, /healthz, /readyz
 func (s *Server) build() error {
 	in, err := ingest.New(s.backend, ingest.Options{
 		MaxInFlightBytes: s.cfg.MaxInFlightBytes,
@@ -72,11 +74,19 @@ func (s *Server) build() error {
 	}
 
 	if s.cfg.HTTPAddr != "" {
+		var owners *analysis.Owners
+		if s.cfg.OwnersFile != "" {
+			if owners, err = analysis.LoadOwners(s.cfg.OwnersFile); err != nil {
+				return err
+			}
+		}
 		mux := http.NewServeMux()
 		jaegerapi.New(q, jaegerapi.Options{Logger: s.log}).Register(mux)
+		clewapi.New(q, clewapi.Options{Logger: s.log, Owners: owners}).Register(mux)
 		mux.Handle("GET /metrics", s.metricsHandler())
 		mux.HandleFunc("GET /healthz", handleHealthz)
 		mux.HandleFunc("GET /readyz", s.handleReadyz)
+		registerPprof(mux)
 		if err := s.addHTTP("http", s.cfg.HTTPAddr, mux); err != nil {
 			return err
 		}

@@ -28,11 +28,27 @@ type Config struct {
 	Retention        time.Duration
 	MaxDiskBytes     int64
 
+	// Head limits of the embedded engine: the head is cut into a block
+	// when it holds HeadMaxSpans spans or its oldest span is HeadMaxAge
+	// old; past HeadMaxBytes of memory writes are refused as overload.
+	HeadMaxSpans int
+	HeadMaxAge   time.Duration
+	HeadMaxBytes int64
+
+	// MemoryLimit is the Go heap's soft limit (runtime/debug.SetMemoryLimit),
+	// applied by cmd/clew because it is process-wide; 0 means none.
+	MemoryLimit int64
+
 	// Receiver limits.
 	GRPCMaxRecvMsgBytes int
 	HTTPMaxBodyBytes    int64
 	MaxInFlightBytes    int64
 	CORSAllowedOrigins  []string
+
+	// OwnersFile is an ownership YAML file (service name or glob → team,
+	// contact, runbook) read by /api/clew; "" reads owners from resource
+	// attributes only.
+	OwnersFile string
 }
 
 // DefaultConfig returns the configuration of a Jaeger all-in-one-like
@@ -49,6 +65,10 @@ func DefaultConfig() Config {
 		WALFsync:            "always",
 		WALFsyncInterval:    time.Second,
 		Retention:           7 * 24 * time.Hour,
+		HeadMaxSpans:        500_000,
+		HeadMaxAge:          2 * time.Minute,
+		HeadMaxBytes:        256 << 20,
+		MemoryLimit:         768 << 20,
 		GRPCMaxRecvMsgBytes: 16 << 20,
 		HTTPMaxBodyBytes:    20 << 20,
 		MaxInFlightBytes:    64 << 20,

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +85,18 @@ type attrValues struct {
 type valueKey struct {
 	typ model.ValueType
 	s   string
+	n   uint64 // ints, bools and the bits of doubles: no string formatting on the append path
+}
+
+// makeValueKey identifies a scalar value without allocating.
+func makeValueKey(v model.Value) valueKey {
+	switch v.Type {
+	case model.TypeBool, model.TypeInt:
+		return valueKey{typ: v.Type, n: uint64(v.Int)}
+	case model.TypeDouble:
+		return valueKey{typ: v.Type, n: math.Float64bits(v.Double)}
+	}
+	return valueKey{typ: v.Type, s: v.AsString()}
 }
 
 // valueCount is a remembered value, how often it was seen, and the last

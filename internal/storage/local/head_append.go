@@ -136,9 +136,9 @@ func catalogKey(v model.Value) (valueKey, bool) {
 		if len(v.Str) > headMaxValueLen {
 			return valueKey{}, false
 		}
-		return valueKey{typ: v.Type, s: v.Str}, true
+		return makeValueKey(v), true
 	case model.TypeBool, model.TypeInt, model.TypeDouble:
-		return valueKey{typ: v.Type, s: v.AsString()}, true
+		return makeValueKey(v), true
 	}
 	return valueKey{}, false
 }

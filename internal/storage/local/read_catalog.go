@@ -136,7 +136,7 @@ func (db *DB) AttributeValues(ctx context.Context, q storage.AttributeQuery) ([]
 			return nil, err
 		}
 		for _, v := range vals {
-			k := valueKey{typ: v.Type, s: v.AsString()}
+			k := makeValueKey(v)
 			if _, ok := seen[k]; ok {
 				continue
 			}
@@ -180,7 +180,7 @@ func scanValues(ctx context.Context, p *part, q storage.AttributeQuery) ([]model
 			if kv.Key != q.Name || (q.Scope != storage.ScopeAny && q.Scope != scope) {
 				return
 			}
-			k := valueKey{typ: kv.Value.Type, s: kv.Value.AsString()}
+			k := makeValueKey(kv.Value)
 			if c := counts[k]; c != nil {
 				c.n++
 			} else {

@@ -1,0 +1,121 @@
+package clew
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/clew-tracing/clew/internal/analysis"
+	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/query"
+	"github.com/clew-tracing/clew/internal/storage"
+)
+
+// sampleInfo says what an across-trace answer was computed from: the
+// newest TracesRead traces of the window. Complete is false when the
+// sample limit was reached, so that older parts of the window are missing
+// or under-counted.
+type sampleInfo struct {
+	StartUnixNano uint64 `json:"startUnixNano"`
+	EndUnixNano   uint64 `json:"endUnixNano"`
+	TracesRead    int    `json:"tracesRead"`
+	SampleLimit   int    `json:"sampleLimit"`
+	Complete      bool   `json:"complete"`
+}
+
+// serviceGraphResult is the body of GET /api/clew/servicegraph.
+type serviceGraphResult struct {
+	sampleInfo
+	Edges []analysis.GraphEdge `json:"edges"`
+}
+
+// redResult is the body of GET /api/clew/red.
+type redResult struct {
+	sampleInfo
+	Service   string               `json:"service"`
+	Operation string               `json:"operation,omitempty"`
+	StepNs    int64                `json:"stepNs"`
+	Buckets   []analysis.REDBucket `json:"buckets"`
+}
+
+// sample fetches the newest traces with a span matching conds in [start, end].
+func (a *API) sample(r *http.Request, start, end time.Time, conds []storage.Condition) ([]*model.Trace, sampleInfo, error) {
+	tr := storage.TimeRange{Start: uint64(start.UnixNano()), End: uint64(end.UnixNano())}
+	traces, err := a.q.FindTracesFull(r.Context(), &query.Search{Query: storage.Query{Range: tr, Conditions: conds, Limit: a.sampleTraces}})
+	info := sampleInfo{StartUnixNano: tr.Start, EndUnixNano: tr.End, TracesRead: len(traces), SampleLimit: a.sampleTraces,
+		Complete: len(traces) < a.sampleTraces}
+	return traces, info, err
+}
+
+// serviceGraph serves GET /api/clew/servicegraph?start=&end=&lookback=.
+func (a *API) serviceGraph(r *http.Request) (any, error) {
+	start, end, err := window(r.URL.Query(), a.q.Now())
+	if err != nil {
+		return nil, err
+	}
+	traces, info, err := a.sample(r, start, end, nil)
+	if err != nil {
+		return nil, err
+	}
+	g := analysis.NewGraphBuilder(storage.TimeRange{Start: info.StartUnixNano, End: info.EndUnixNano})
+	for _, t := range traces {
+		g.Add(t.Spans)
+	}
+	return serviceGraphResult{sampleInfo: info, Edges: g.Edges()}, nil
+}
+
+// red serves GET /api/clew/red?service=&operation=&spanKind=&start=&end=&step=.
+func (a *API) red(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	svc, op := q.Get("service"), q.Get("operation")
+	if svc == "" {
+		return nil, query.BadRequestf("parameter service is required")
+	}
+	var kind model.SpanKind
+	hasKind := q.Get("spanKind") != ""
+	if hasKind {
+		k, ok := model.ParseSpanKind(q.Get("spanKind"))
+		if !ok {
+			return nil, query.BadRequestf("malformed parameter spanKind=%q", q.Get("spanKind"))
+		}
+		kind = k
+	}
+	start, end, err := window(q, a.q.Now())
+	if err != nil {
+		return nil, err
+	}
+	step, err := parseDuration(q, "step", defaultStep(end.Sub(start)))
+	if err != nil {
+		return nil, err
+	}
+	series, err := analysis.NewRED(start, end, step)
+	if err != nil {
+		return nil, query.BadRequest(err)
+	}
+	conds := []storage.Condition{{Field: storage.FieldService, Op: storage.OpEqual, Value: model.StringValue(svc)}}
+	if op != "" {
+		conds = append(conds, storage.Condition{Field: storage.FieldName, Op: storage.OpEqual, Value: model.StringValue(op)})
+	}
+	traces, info, err := a.sample(r, start, end, conds)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range traces {
+		for _, s := range t.Spans {
+			if s.Service() == svc && (op == "" || s.Name == op) && (!hasKind || s.Kind == kind) {
+				series.Add(s)
+			}
+		}
+	}
+	return redResult{sampleInfo: info, Service: svc, Operation: op, StepNs: int64(step), Buckets: series.Buckets()}, nil
+}
+
+// defaultStep splits a window into about 30 buckets of a round length.
+func defaultStep(w time.Duration) time.Duration {
+	for _, s := range []time.Duration{time.Second, 5 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute,
+		5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour} {
+		if w/s <= 30 {
+			return s
+		}
+	}
+	return 24 * time.Hour
+}
