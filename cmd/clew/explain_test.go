@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -151,5 +152,16 @@ func TestClientServerFromEnv(t *testing.T) {
 	// A flag beats the environment.
 	if code, _, errs := runCLI(t, "explain", "--server", "http://127.0.0.1:1", cliTrace); code != 1 || !strings.Contains(errs, "127.0.0.1:1") {
 		t.Errorf("--server over CLEW_SERVER: exit %d %s", code, errs)
+	}
+}
+
+func TestServeOwnersFlag(t *testing.T) {
+	cfg, _, _, err := parseServeFlags([]string{"--owners", "/etc/clew/owners.yaml"}, io.Discard)
+	if err != nil || cfg.OwnersFile != "/etc/clew/owners.yaml" {
+		t.Errorf("--owners: %q %v", cfg.OwnersFile, err)
+	}
+	t.Setenv("CLEW_OWNERS", "/from/env.yaml")
+	if cfg, _, _, err := parseServeFlags(nil, io.Discard); err != nil || cfg.OwnersFile != "/from/env.yaml" {
+		t.Errorf("CLEW_OWNERS: %q %v", cfg.OwnersFile, err)
 	}
 }

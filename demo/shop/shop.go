@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -113,6 +114,10 @@ func ServiceNames() []string {
 	}
 	return names
 }
+
+// flushTimeout bounds the final export of buffered spans, so that a
+// backend that is down does not hold up the stop for long.
+const flushTimeout = 5 * time.Second
 
 // Shop is the demo shop: a dozen services, each a real server on a
 // loopback port with its own TracerProvider, the queue between orders and
@@ -297,8 +302,9 @@ func (s *Shop) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// release closes clients, flushes and shuts down every TracerProvider and
-// then the exporter.
+// release closes clients, flushes and shuts down every TracerProvider (at
+// once: they share the exporter, and a backend that is down should cost
+// one timeout, not one per service) and then the exporter.
 func (s *Shop) release(ctx context.Context) error {
 	var errs []error
 	for _, svc := range s.services {
@@ -308,12 +314,26 @@ func (s *Shop) release(ctx context.Context) error {
 		}
 	}
 	s.base.CloseIdleConnections()
-	for _, svc := range s.services {
-		if err := svc.tp.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("%s: flush spans: %w", svc.name, err))
+	ctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	flushErrs := make([]error, len(s.services))
+	for i, svc := range s.services {
+		wg.Go(func() { flushErrs[i] = svc.tp.Shutdown(ctx) })
+	}
+	wg.Wait()
+	failed := 0
+	var first error
+	for _, err := range flushErrs {
+		if err != nil {
+			failed++
+			first = cmp.Or(first, err)
 		}
 	}
-	if err := s.exporter.Close(ctx); err != nil {
+	if failed > 0 {
+		errs = append(errs, fmt.Errorf("flush spans of %d services: %w", failed, first))
+	}
+	if err := s.exporter.Close(ctx); err != nil && failed == 0 {
 		errs = append(errs, fmt.Errorf("otlp exporter: %w", err))
 	}
 	return errors.Join(errs...)

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -133,14 +134,11 @@ func chooseOperations(t *Tree, steps []Step, limit int) []opKey {
 		}
 	}
 	slowest := slices.Clone(t.Nodes)
-	slices.SortStableFunc(slowest, func(a, b *Node) int {
-		switch da, db := a.Duration(), b.Duration(); {
-		case da > db:
-			return -1
-		case da < db:
-			return 1
+	slices.SortFunc(slowest, func(a, b *Node) int {
+		if c := cmp.Compare(b.Duration(), a.Duration()); c != 0 {
+			return c
 		}
-		return 0
+		return cmp.Compare(a.Index, b.Index)
 	})
 	for _, nd := range slowest {
 		if !add(nd) {

@@ -16,13 +16,19 @@ var ErrEmptyTrace = errors.New("trace has no spans")
 
 // Defaults of [Options].
 const (
-	DefaultLookback            = 24 * time.Hour
-	DefaultBaselineOperations  = 20
-	DefaultMaxListed           = 20
-	verdictAbnormal            = "abnormal"
-	verdictNormal              = "normal"
-	verdictUnknown             = "unknown"
-	pageError, pageSlow, pageL = "error", "slow", "latency"
+	DefaultLookback           = 24 * time.Hour
+	DefaultBaselineOperations = 20
+	DefaultMaxListed          = 20
+)
+
+// Verdicts and page kinds, as they appear in the JSON.
+const (
+	verdictAbnormal = "abnormal"
+	verdictNormal   = "normal"
+	verdictUnknown  = "unknown"
+	pageError       = "error"
+	pageSlow        = "slow"
+	pageLatency     = "latency"
 )
 
 // Options configures [Explain]. The zero value explains without baselines
@@ -422,6 +428,10 @@ func (e *Explanation) checkBaselines(ctx context.Context, a *Analysis, opts Opti
 	}
 	t := a.Tree
 	ops := chooseOperations(t, a.Steps, opts.BaselineOperations)
+	if len(ops) == 0 {
+		ab.Reason = "no operation was looked up"
+		return nil
+	}
 	now := opts.Now()
 	r := storage.TimeRange{Start: uint64(now.Add(-opts.Lookback).UnixNano()), End: uint64(now.UnixNano())}
 	bls, errs := lookupBaselines(ctx, opts.Baselines, ops, r, t.Root.Span.TraceID)
@@ -491,7 +501,7 @@ func (e *Explanation) checkBaselines(ctx context.Context, a *Analysis, opts Opti
 		ab.Spans = ab.Spans[:opts.MaxListed]
 	}
 	lookback := FormatDuration(uint64(opts.Lookback))
-	rootB := bls[0]
+	rootB := bls[0] // chooseOperations puts the root's operation first
 	switch {
 	case rootAbnormal != nil:
 		ab.Verdict = verdictAbnormal
@@ -546,10 +556,10 @@ func page(e *Explanation, a *Analysis, bn *Node, ownerOf func(*Node) Owner) *Pag
 			p.Kind = pageSlow
 			p.Reason = "the trace is slower than usual (" + e.Abnormal.Reason + "); " + share
 		case verdictNormal:
-			p.Kind = pageL
+			p.Kind = pageLatency
 			p.Reason = "nothing failed and the trace is within its usual range; " + share
 		default:
-			p.Kind = pageL
+			p.Kind = pageLatency
 			p.Reason = "nothing failed and there is no baseline to call it slow; " + share
 		}
 	default:

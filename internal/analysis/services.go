@@ -29,7 +29,7 @@ type CallStat struct {
 // [SelfTimes]' result; failed tells which nodes failed, by index.
 func Services(t *Tree, self []uint64, failed []bool) ([]ServiceStat, []CallStat) {
 	order := slices.Clone(t.Nodes)
-	slices.SortStableFunc(order, byStart)
+	slices.SortFunc(order, byStart)
 	svcIdx := map[string]int{}
 	var svcs []ServiceStat
 	type edge struct{ from, to string }

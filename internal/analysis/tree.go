@@ -109,7 +109,7 @@ func BuildTree(spans []*model.Span) *Tree {
 	slab := make([]Node, 0, n)
 	for _, s := range spans {
 		if s != nil {
-			slab = append(slab, Node{Span: s, Start: s.StartUnixNano, End: max(s.EndUnixNano, s.StartUnixNano)})
+			slab = append(slab, Node{Span: s, Start: s.StartUnixNano, End: max(s.EndUnixNano, s.StartUnixNano), Index: len(slab)})
 		}
 	}
 	nodes := make([]*Node, n)
@@ -118,7 +118,7 @@ func BuildTree(spans []*model.Span) *Tree {
 	}
 	// Ties in everything below are broken by input order, which the query
 	// layer makes deterministic (start time, then span ID).
-	slices.SortStableFunc(nodes, byStart)
+	slices.SortFunc(nodes, byStart)
 
 	b := &builder{t: t, nodes: nodes, byID: make(map[model.SpanID]int, n), next: make([]int, n)}
 	b.index()
@@ -131,7 +131,8 @@ func BuildTree(spans []*model.Span) *Tree {
 	return t
 }
 
-// byStart orders nodes by start time, longer first on ties, then span ID.
+// byStart orders nodes by start time, longer first on ties, then span ID,
+// then Index: a total order, so unstable sorts are deterministic.
 func byStart(a, b *Node) int {
 	if c := cmp.Compare(a.Start, b.Start); c != 0 {
 		return c
@@ -139,7 +140,10 @@ func byStart(a, b *Node) int {
 	if c := cmp.Compare(b.End, a.End); c != 0 {
 		return c
 	}
-	return slices.Compare(a.Span.SpanID[:], b.Span.SpanID[:])
+	if c := slices.Compare(a.Span.SpanID[:], b.Span.SpanID[:]); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Index, b.Index)
 }
 
 // maxSharedGroup bounds how many spans of one ID resolve() looks through.
@@ -428,7 +432,7 @@ func (b *builder) finish() {
 	t := b.t
 	for _, nd := range b.nodes {
 		if len(nd.Children) > 1 {
-			slices.SortStableFunc(nd.Children, byStart)
+			slices.SortFunc(nd.Children, byStart)
 		}
 		for _, c := range nd.Children {
 			if !c.Async && !c.Orphan && c.Start >= nd.End && nd.End > nd.Start {
@@ -436,7 +440,7 @@ func (b *builder) finish() {
 			}
 		}
 	}
-	slices.SortStableFunc(t.Roots[1:], byStart)
+	slices.SortFunc(t.Roots[1:], byStart)
 	t.Nodes = make([]*Node, 0, len(b.nodes))
 	stack := make([]*Node, 0, 64)
 	for _, r := range t.Roots {

@@ -21,6 +21,13 @@ import (
 //	zipkin     Zipkin collector (/api/v1|v2/spans POST) + Zipkin query API v2
 //	http       Jaeger API v1/v3, Clew's /api/clew, /metrics, /healthz, /readyz
 func (s *Server) build() error {
+	var owners *analysis.Owners
+	if s.cfg.OwnersFile != "" {
+		var err error
+		if owners, err = analysis.LoadOwners(s.cfg.OwnersFile); err != nil {
+			return err
+		}
+	}
 	in, err := ingest.New(s.backend, ingest.Options{
 		MaxInFlightBytes: s.cfg.MaxInFlightBytes,
 		Retention:        s.cfg.Retention,
@@ -74,12 +81,6 @@ func (s *Server) build() error {
 	}
 
 	if s.cfg.HTTPAddr != "" {
-		var owners *analysis.Owners
-		if s.cfg.OwnersFile != "" {
-			if owners, err = analysis.LoadOwners(s.cfg.OwnersFile); err != nil {
-				return err
-			}
-		}
 		mux := http.NewServeMux()
 		jaegerapi.New(q, jaegerapi.Options{Logger: s.log}).Register(mux)
 		clewapi.New(q, clewapi.Options{Logger: s.log, Owners: owners}).Register(mux)

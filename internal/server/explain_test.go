@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -355,7 +356,7 @@ services:
 func TestOwnersFileErrors(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.OwnersFile = filepath.Join(t.TempDir(), "missing.yaml")
-	if _, err := New(cfg, nil); err == nil || !strings.Contains(err.Error(), "owners file") {
+	if _, err := New(cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "owners file") {
 		t.Errorf("missing owners file: %v", err)
 	}
 }
