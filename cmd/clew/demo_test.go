@@ -123,8 +123,8 @@ func TestDemoCommand(t *testing.T) {
 			}
 		}
 	}
-	if err := getJSONQuiet(api+"/api/traces?service=cart&limit=1&lookback=1h", &trs); err != nil || len(trs.Data) == 0 {
-		t.Fatalf("no cart trace: %v", err)
+	if err := getJSONQuiet(api+"/api/traces?service=frontend&limit=1&lookback=1h", &trs); err != nil || len(trs.Data) == 0 {
+		t.Fatalf("no frontend trace: %v", err)
 	}
 	found := false
 	for _, p := range trs.Data[0].Processes {

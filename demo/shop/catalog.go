@@ -2,7 +2,6 @@ package shop
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"sync"
@@ -187,6 +186,3 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
-
-// docID names the i-th search document of the reindex.
-func docID(p product, i int) string { return fmt.Sprintf("%s-v%d", p.ID, i) }

@@ -96,3 +96,6 @@ func (x *search) reindex(w http.ResponseWriter, r *http.Request) error {
 	span.AddEvent("index swapped", trace.WithAttributes(attribute.String("search.index", "products")))
 	return writeJSON(w, http.StatusOK, map[string]any{"documents": reindexDocuments})
 }
+
+// docID names variant i of product p's search document.
+func docID(p product, i int) string { return fmt.Sprintf("%s-v%d", p.ID, i) }

@@ -121,7 +121,8 @@ const flushTimeout = 5 * time.Second
 
 // Shop is the demo shop: a dozen services, each a real server on a
 // loopback port with its own TracerProvider, the queue between orders and
-// shipping, and the traffic generator. Build it with New, run it with Run.
+// shipping, and the traffic generator. Build it with New, run it once with
+// Run. It is not safe for concurrent use.
 type Shop struct {
 	opts      Options
 	exporter  telemetry.Shared

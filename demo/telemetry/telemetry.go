@@ -31,8 +31,8 @@ const (
 )
 
 // ExporterOptions says where spans go. Zero fields fall back to the OTEL_*
-// environment variables and then to the SDK's defaults (localhost:4317 for
-// gRPC, localhost:4318 for HTTP).
+// environment variables and then to a local backend in plaintext
+// (localhost:4317 for gRPC, localhost:4318 for HTTP).
 type ExporterOptions struct {
 	// Endpoint is "host:port" or a URL ("http://host:4318"). A URL with
 	// https uses TLS; anything else is plaintext. For HTTP the path
@@ -99,24 +99,34 @@ func NewExporter(ctx context.Context, opts ExporterOptions) (sdktrace.SpanExport
 			return nil, err
 		}
 	}
+	if host == "" && !endpointFromEnv() {
+		// NB: the SDK's default, localhost, is a local backend (Clew,
+		// Jaeger all-in-one), which speaks plaintext; the SDK would use TLS.
+		insecure = true
+	}
 	if proto == ProtocolGRPC {
 		var o []otlptracegrpc.Option
 		if host != "" {
 			o = append(o, otlptracegrpc.WithEndpoint(host))
-			if insecure {
-				o = append(o, otlptracegrpc.WithInsecure())
-			}
+		}
+		if insecure {
+			o = append(o, otlptracegrpc.WithInsecure())
 		}
 		return otlptracegrpc.New(ctx, o...)
 	}
 	var o []otlptracehttp.Option
 	if host != "" {
 		o = append(o, otlptracehttp.WithEndpoint(host), otlptracehttp.WithURLPath(path+"/v1/traces"))
-		if insecure {
-			o = append(o, otlptracehttp.WithInsecure())
-		}
+	}
+	if insecure {
+		o = append(o, otlptracehttp.WithInsecure())
 	}
 	return otlptracehttp.New(ctx, o...)
+}
+
+// endpointFromEnv reports whether an OTEL_* variable names the endpoint.
+func endpointFromEnv() bool {
+	return os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
 }
 
 // Shared lets several TracerProviders export through one exporter: their

@@ -81,7 +81,13 @@ func run(ctx context.Context, lis net.Listener) (err error) {
 // variables, with this service's name unless OTEL_SERVICE_NAME says
 // otherwise.
 func newTracerProvider(ctx context.Context) (*sdktrace.TracerProvider, error) {
-	exp, err := otlptracehttp.New(ctx)
+	var opts []otlptracehttp.Option
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+		// The SDK's default endpoint is https://localhost:4318; a local
+		// Clew speaks plain HTTP.
+		opts = append(opts, otlptracehttp.WithInsecure())
+	}
+	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("otlp exporter: %w", err)
 	}
