@@ -29,6 +29,35 @@ fi
 (cd examples/node-fastify && npm ci --no-audit --no-fund --loglevel=error)
 export CLEW_REQUIRE_NODE_EXAMPLE=1
 
+echo "== ui: npm ci, build, and the committed bundle matches the sources"
+# ui/dist is committed (go build embeds it, so no Node is needed to run
+# Clew). Rebuild it from the locked packages and fail when it differs,
+# including new or deleted files.
+(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+if [ -z "$(git ls-files -- ui/dist 2>/dev/null)" ]; then
+	# Not committed yet (or no git): nothing to compare with. A clone
+	# without ui/dist does not build at all, so this cannot pass CI unseen.
+	echo "warning: ui/dist is not committed yet; skipping the comparison"
+elif [ -n "$(git status --porcelain -- ui/dist)" ]; then
+	git status --short -- ui/dist
+	git diff --stat -- ui/dist
+	echo "ui/dist does not match ui/src: run 'npm run build' in ui/ and commit ui/dist"; exit 1
+fi
+
+echo "== ui: Chromium for the browser tests"
+# The browser tests (ui/browser_test.go, run by go test below) drive
+# Debian's Chromium with playwright-core; with CLEW_REQUIRE_UI_TESTS=1
+# they fail instead of skipping when it is missing.
+if ! command -v chromium >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		apt-get update -qq && apt-get install -y -qq chromium
+	else
+		echo "Chromium (Debian package chromium) is needed for the UI's browser tests"; exit 1
+	fi
+fi
+export CLEW_REQUIRE_UI_TESTS=1
+export CLEW_ARTIFACTS="${CLEW_ARTIFACTS:-$PWD/ui/test-artifacts}"
+
 echo "== go test"
 # -p 2: this machine has two cores; more parallel packages only thrash.
 go test -count=1 -p 2 -timeout 15m ./...

@@ -11,6 +11,7 @@ import (
 	"github.com/clew-tracing/clew/internal/query"
 	otlpreceiver "github.com/clew-tracing/clew/internal/receiver/otlp"
 	zipkinreceiver "github.com/clew-tracing/clew/internal/receiver/zipkin"
+	"github.com/clew-tracing/clew/ui"
 )
 
 // build creates the pipeline from ingest to the APIs and binds each
@@ -19,7 +20,8 @@ import (
 //	otlp-grpc  OTLP/gRPC TraceService
 //	otlp-http  OTLP/HTTP /v1/traces
 //	zipkin     Zipkin collector (/api/v1|v2/spans POST) + Zipkin query API v2
-//	http       Jaeger API v1/v3, Clew's /api/clew, /metrics, /healthz, /readyz
+//	http       Jaeger API v1/v3, Clew's /api/clew, /metrics, /healthz, /readyz,
+//	           and the web UI (/, /search, /trace/, /compare/, /services, /assets/)
 func (s *Server) build() error {
 	var owners *analysis.Owners
 	if s.cfg.OwnersFile != "" {
@@ -88,6 +90,12 @@ func (s *Server) build() error {
 		mux.HandleFunc("GET /healthz", handleHealthz)
 		mux.HandleFunc("GET /readyz", s.handleReadyz)
 		registerPprof(mux)
+		// The UI's patterns are explicit (no catch-all "/"), so an unknown
+		// /api/ path stays a 404 from the mux rather than the app's page.
+		uiHandler := ui.Handler()
+		for _, p := range ui.Patterns {
+			mux.Handle(p, uiHandler)
+		}
 		if err := s.addHTTP("http", s.cfg.HTTPAddr, mux); err != nil {
 			return err
 		}
