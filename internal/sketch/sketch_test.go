@@ -1,0 +1,113 @@
+package sketch
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestQuantileAccuracy(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var s Sketch
+	vals := make([]float64, 100_000)
+	for i := range vals {
+		vals[i] = math.Exp(r.NormFloat64()*2 + 12) // log-normal latencies around 160 µs in ns
+		s.Add(vals[i])
+	}
+	slices.Sort(vals)
+	for _, q := range []float64{0, 0.5, 0.9, 0.99, 0.999, 1} {
+		want := vals[int(q*float64(len(vals)-1))]
+		got := s.Quantile(q)
+		if rel := math.Abs(got-want) / want; rel > RelativeAccuracy*1.01 {
+			t.Errorf("q%.3f = %.0f, want %.0f (rel err %.4f)", q, got, want, rel)
+		}
+	}
+	if s.Count() != uint64(len(vals)) || s.Min() != vals[0] || s.Max() != vals[len(vals)-1] {
+		t.Errorf("count/min/max = %d/%v/%v", s.Count(), s.Min(), s.Max())
+	}
+}
+
+func TestMergeEqualsAddingAll(t *testing.T) {
+	var a, b, all Sketch
+	for i := 1; i <= 1000; i++ {
+		v := float64(i * i)
+		all.Add(v)
+		if i%3 == 0 {
+			a.Add(v)
+		} else {
+			b.Add(v)
+		}
+	}
+	a.Add(0)
+	all.Add(0)
+	a.Merge(&b)
+	for _, q := range []float64{0.1, 0.5, 0.99} {
+		if a.Quantile(q) != all.Quantile(q) {
+			t.Errorf("q%v: merged %v, direct %v", q, a.Quantile(q), all.Quantile(q))
+		}
+	}
+	if a.Count() != all.Count() || a.Sum() != all.Sum() {
+		t.Errorf("merged count/sum %d/%v, direct %d/%v", a.Count(), a.Sum(), all.Count(), all.Sum())
+	}
+}
+
+func TestEmptyAndEdgeValues(t *testing.T) {
+	var s Sketch
+	if s.Quantile(0.5) != 0 {
+		t.Error("empty sketch quantile not 0")
+	}
+	s.Add(-5)
+	s.Add(math.NaN())
+	s.Add(0.5)
+	if s.Count() != 3 || s.Quantile(1) != 0.5 {
+		t.Errorf("count %d, max quantile %v", s.Count(), s.Quantile(1))
+	}
+	s.Add(1e15)
+	s.Add(1)
+	if got := s.Quantile(1); got != 1e15 {
+		t.Errorf("max = %v", got)
+	}
+}
+
+func TestBinaryRoundTrip(t *testing.T) {
+	var s Sketch
+	for i := 0; i < 500; i++ {
+		s.Add(float64(i * 1000))
+	}
+	b, _ := s.MarshalBinary()
+	var d Sketch
+	if err := d.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if d.Count() != s.Count() || d.Quantile(0.99) != s.Quantile(0.99) || d.Sum() != s.Sum() {
+		t.Error("round trip changed the sketch")
+	}
+	for i := range b {
+		if err := d.UnmarshalBinary(b[:i]); err == nil {
+			t.Fatalf("truncated to %d bytes: no error", i)
+		}
+	}
+}
+
+func FuzzUnmarshal(f *testing.F) {
+	var s Sketch
+	s.Add(12345)
+	b, _ := s.MarshalBinary()
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s Sketch
+		if s.UnmarshalBinary(b) == nil {
+			s.Quantile(0.5)
+			s.Merge(&s)
+		}
+	})
+}
+
+func BenchmarkAdd(b *testing.B) {
+	var s Sketch
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s.Add(float64(i%100000 + 1))
+	}
+}
