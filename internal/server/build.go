@@ -6,6 +6,7 @@ import (
 	"github.com/clew-tracing/clew/internal/analysis"
 	clewapi "github.com/clew-tracing/clew/internal/api/clew"
 	jaegerapi "github.com/clew-tracing/clew/internal/api/jaeger"
+	tempoapi "github.com/clew-tracing/clew/internal/api/tempo"
 	zipkinapi "github.com/clew-tracing/clew/internal/api/zipkin"
 	"github.com/clew-tracing/clew/internal/ingest"
 	"github.com/clew-tracing/clew/internal/query"
@@ -20,7 +21,8 @@ import (
 //	otlp-grpc  OTLP/gRPC TraceService
 //	otlp-http  OTLP/HTTP /v1/traces
 //	zipkin     Zipkin collector (/api/v1|v2/spans POST) + Zipkin query API v2
-//	http       Jaeger API v1/v3, Clew's /api/clew, /metrics, /healthz, /readyz,
+//	http       Jaeger API v1/v3, Tempo's API (/api/search, /api/v2/..., /api/metrics/...),
+//	           Clew's /api/clew, /metrics, /healthz, /readyz,
 //	           and the web UI (/, /search, /trace/, /compare/, /services, /assets/)
 func (s *Server) build() error {
 	var owners *analysis.Owners
@@ -85,6 +87,11 @@ func (s *Server) build() error {
 	if s.cfg.HTTPAddr != "" {
 		mux := http.NewServeMux()
 		jaegerapi.New(q, jaegerapi.Options{Logger: s.log}).Register(mux)
+		tempo, err := tempoapi.New(q, tempoapi.Options{Logger: s.log})
+		if err != nil {
+			return err
+		}
+		tempo.Register(mux)
 		clewapi.New(q, clewapi.Options{Logger: s.log, Owners: owners}).Register(mux)
 		mux.Handle("GET /metrics", s.metricsHandler())
 		mux.HandleFunc("GET /healthz", handleHealthz)
@@ -96,7 +103,10 @@ func (s *Server) build() error {
 		for _, p := range ui.Patterns {
 			mux.Handle(p, uiHandler)
 		}
-		if err := s.addHTTP("http", s.cfg.HTTPAddr, mux); err != nil {
+		// GET /api/traces/{id} is Jaeger's route; the middleware answers
+		// it in Tempo's shape only for requests that ask for protobuf (as
+		// Grafana's Tempo data source does) or pass format=tempo.
+		if err := s.addHTTP("http", s.cfg.HTTPAddr, tempo.TraceByIDMiddleware(mux)); err != nil {
 			return err
 		}
 	}
