@@ -58,6 +58,19 @@ fi
 export CLEW_REQUIRE_UI_TESTS=1
 export CLEW_ARTIFACTS="${CLEW_ARTIFACTS:-$PWD/ui/test-artifacts}"
 
+echo "== ClickHouse 18.16 (Debian) for the clickhouse storage backend's tests"
+# scripts/clickhouse.sh installs it with apt when missing and runs a
+# throw-away server on loopback (native :19000, HTTP :18123; CH_TCP and
+# CH_HTTP move it) until this script exits. The cluster tests start their
+# own ZooKeeper and two servers (internal/storage/clickhouse/chtest), so
+# ZooKeeper is installed too.
+# shellcheck source=scripts/clickhouse.sh
+source scripts/clickhouse.sh
+trap ch_stop EXIT
+ch_install cluster
+ch_start
+export CLEW_REQUIRE_CLICKHOUSE=1
+
 echo "== go test"
 # -p 2: this machine has two cores; more parallel packages only thrash.
 go test -count=1 -p 2 -timeout 15m ./...

@@ -25,6 +25,8 @@ Usage:
                         ask a running server why a trace took as long as it did, where it failed, whom to page
   clew trace <trace-id> [flags]
                         print a trace as a terminal waterfall with its critical path and errors
+  clew clickhouse schema [flags]
+                        print the ClickHouse DDL of --storage=clickhouse, for DBAs
   clew version          print the version
 
 Run "clew serve -h" or "clew demo -h" for their flags.
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return explain(ctx, args[1:], stdout, stderr)
 	case "trace":
 		return trace(ctx, args[1:], stdout, stderr)
+	case "clickhouse":
+		return clickhouseCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "clew %s\n", version)
 		return 0

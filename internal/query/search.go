@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -114,9 +115,14 @@ func newestFirst(a, b storage.TraceSummary) int {
 
 // FindTracesFull is FindTraces followed by fetching every trace found, in
 // the same order. Traces that vanish between the search and the fetch
-// (retention) are left out.
+// (retention) are left out. When the backend implements
+// [storage.FullTraceFinder], each trace is fetched once, by the search
+// itself, rather than once to summarise it and again here.
 func (s *Service) FindTracesFull(ctx context.Context, search *Search) (_ []*model.Trace, err error) {
 	defer func(start time.Time) { s.finish(ctx, "find_traces_full", start, err) }(time.Now())
+	if f, ok := s.reader.(storage.FullTraceFinder); ok {
+		return s.findTracesFull(ctx, f, search)
+	}
 	sums, err := s.findTraces(ctx, search)
 	if err != nil {
 		return nil, err
@@ -132,4 +138,47 @@ func (s *Service) FindTracesFull(ctx context.Context, search *Search) (_ []*mode
 		return nil, err
 	}
 	return slices.DeleteFunc(traces, func(t *model.Trace) bool { return t == nil }), nil
+}
+
+// findTracesFull is FindTracesFull on a backend that returns the traces
+// with their summaries. Alternatives are merged as in findTraces.
+func (s *Service) findTracesFull(ctx context.Context, f storage.FullTraceFinder, search *Search) ([]*model.Trace, error) {
+	qs, err := search.expand()
+	if err != nil {
+		return nil, err
+	}
+	type found struct {
+		sum   storage.TraceSummary
+		trace *model.Trace
+	}
+	var all []found
+	seen := map[model.TraceID]struct{}{}
+	for _, q := range qs {
+		traces, sums, err := f.FindTracesFull(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if len(traces) != len(sums) {
+			return nil, fmt.Errorf("query: backend returned %d traces for %d summaries", len(traces), len(sums))
+		}
+		for i, sum := range sums {
+			if _, dup := seen[sum.TraceID]; dup || traces[i] == nil || len(traces[i].Spans) == 0 {
+				continue
+			}
+			seen[sum.TraceID] = struct{}{}
+			all = append(all, found{sum, traces[i]})
+		}
+	}
+	if len(qs) > 1 {
+		slices.SortStableFunc(all, func(a, b found) int { return newestFirst(a.sum, b.sum) })
+	}
+	if limit := search.EffectiveLimit(); len(all) > limit {
+		all = all[:limit]
+	}
+	out := make([]*model.Trace, len(all))
+	for i, f := range all {
+		f.trace.Spans = dedupe(f.trace.Spans)
+		out[i] = f.trace
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package query_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -91,5 +92,63 @@ func TestFindTracesFull(t *testing.T) {
 	}
 	if n := len(traces[1].Spans); n != 2 {
 		t.Errorf("trace a1 has %d spans, want 2", n)
+	}
+}
+
+// fullFinder is a backend implementing storage.FullTraceFinder over a
+// memstore; it counts calls, and Trace fails so that a second fetch
+// would show.
+type fullFinder struct {
+	query.Reader
+	full int
+}
+
+func (f *fullFinder) Trace(context.Context, model.TraceID, storage.TimeRange) (*model.Trace, error) {
+	return nil, errors.New("FindTracesFull must not fetch traces again")
+}
+
+func (f *fullFinder) FindTracesFull(ctx context.Context, q *storage.Query) ([]*model.Trace, []storage.TraceSummary, error) {
+	f.full++
+	sums, err := f.Reader.FindTraces(ctx, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	traces := make([]*model.Trace, len(sums))
+	for i, s := range sums {
+		if traces[i], err = f.Reader.Trace(ctx, s.TraceID, storage.TimeRange{}); err != nil {
+			return nil, nil, err
+		}
+	}
+	return traces, sums, nil
+}
+
+// A backend that returns traces with its summaries is asked once per
+// alternative and never asked for the traces again; the result is the same.
+func TestFindTracesFullUsesBackend(t *testing.T) {
+	ctx := context.Background()
+	st := fixture(t)
+	plain := newService(t, st, nil)
+	f := &fullFinder{Reader: st}
+	q := newService(t, f, nil)
+	for _, search := range []*query.Search{
+		{},
+		{Query: storage.Query{Limit: 1}},
+		{AnyOf: [][]storage.Condition{{eq(storage.FieldName, "GET /"), eq(storage.FieldName, "call")}}},
+	} {
+		f.full = 0
+		got, err := q.FindTracesFull(ctx, search)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := plain.FindTracesFull(ctx, search)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%+v: got %d traces, want %d", search, len(got), len(want))
+		}
+		if alts := max(1, len(search.AnyOf)*2); f.full != alts {
+			t.Errorf("%+v: %d FindTracesFull calls, want %d", search, f.full, alts)
+		}
 	}
 }

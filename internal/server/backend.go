@@ -1,12 +1,15 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clew-tracing/clew/internal/storage"
+	"github.com/clew-tracing/clew/internal/storage/clickhouse"
 	"github.com/clew-tracing/clew/internal/storage/local"
 	"github.com/clew-tracing/clew/internal/storage/local/wal"
 	"github.com/clew-tracing/clew/internal/storage/memstore"
@@ -41,6 +44,25 @@ func openBackend(cfg Config, log *slog.Logger, reg prometheus.Registerer) (stora
 		db, err := local.Open(cfg.DataDir, opts)
 		if err != nil {
 			return nil, fmt.Errorf("open storage in %s: %w", cfg.DataDir, err)
+		}
+		return db, nil
+	case "clickhouse":
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		db, err := clickhouse.Open(ctx, clickhouse.Options{
+			DSN:           cfg.ClickHouse.DSN,
+			Database:      cfg.ClickHouse.Database,
+			Cluster:       cfg.ClickHouse.Cluster,
+			ReplicaPath:   cfg.ClickHouse.ReplicaPath,
+			BatchSize:     cfg.ClickHouse.BatchSize,
+			FlushInterval: cfg.ClickHouse.FlushInterval,
+			InsertQuorum:  cfg.ClickHouse.InsertQuorum,
+			Retention:     cfg.Retention,
+			Logger:        log,
+			Registerer:    reg,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open clickhouse storage: %w", err)
 		}
 		return db, nil
 	}

@@ -17,9 +17,13 @@ type Config struct {
 	ZipkinAddr   string
 	HTTPAddr     string
 
-	// Storage selects the backend: "local" (embedded engine) or "memory"
-	// (not durable; for experiments and tests).
+	// Storage selects the backend: "local" (embedded engine), "clickhouse"
+	// (a ClickHouse server or cluster; see ClickHouse) or "memory" (not
+	// durable; for experiments and tests).
 	Storage string
+
+	// ClickHouse configures the clickhouse backend.
+	ClickHouse ClickHouseConfig
 
 	// WALFsync is "always" (acknowledge after fsync, with group commit) or
 	// "interval" (fsync every WALFsyncInterval).
@@ -51,6 +55,29 @@ type Config struct {
 	OwnersFile string
 }
 
+// ClickHouseConfig is the part of Config that only --storage=clickhouse
+// reads. Retention comes from Config.Retention.
+type ClickHouseConfig struct {
+	// DSN is the native-protocol address, e.g.
+	// clickhouse://user:pass@ch1:9000,ch2:9000/db.
+	DSN string
+	// Database holds Clew's tables (created and migrated on start).
+	Database string
+	// Cluster, when set, makes DDL run ON CLUSTER with replicated tables
+	// and Distributed tables on top.
+	Cluster string
+	// ReplicaPath is the ZooKeeper path prefix of replicated tables
+	// ("" for the default, /clickhouse/tables/{shard}).
+	ReplicaPath string
+	// BatchSize and FlushInterval shape inserts: a batch goes at
+	// BatchSize spans or after FlushInterval.
+	BatchSize     int
+	FlushInterval time.Duration
+	// InsertQuorum above 1 acknowledges writes only once that many
+	// replicas have them.
+	InsertQuorum int
+}
+
 // DefaultConfig returns the configuration of a Jaeger all-in-one-like
 // installation: the well-known ports and a data directory in the working
 // directory.
@@ -72,6 +99,11 @@ func DefaultConfig() Config {
 		GRPCMaxRecvMsgBytes: 16 << 20,
 		HTTPMaxBodyBytes:    20 << 20,
 		MaxInFlightBytes:    64 << 20,
+		ClickHouse: ClickHouseConfig{
+			Database:      "clew",
+			BatchSize:     10_000,
+			FlushInterval: 500 * time.Millisecond,
+		},
 	}
 }
 
@@ -80,8 +112,15 @@ func (c *Config) Validate() error {
 	var errs []error
 	switch c.Storage {
 	case "local", "memory":
+	case "clickhouse":
+		if c.ClickHouse.DSN == "" {
+			errs = append(errs, errors.New("storage clickhouse needs --clickhouse-dsn"))
+		}
+		if c.ClickHouse.BatchSize < 0 || c.ClickHouse.FlushInterval < 0 || c.ClickHouse.InsertQuorum < 0 {
+			errs = append(errs, errors.New("clickhouse batch size, flush interval and insert quorum must not be negative"))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("storage %q: want local or memory", c.Storage))
+		errs = append(errs, fmt.Errorf("storage %q: want local, clickhouse or memory", c.Storage))
 	}
 	switch c.WALFsync {
 	case "always", "interval":

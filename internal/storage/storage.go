@@ -81,3 +81,16 @@ type Backend interface {
 type Flusher interface {
 	Flush(ctx context.Context) error
 }
+
+// FullTraceFinder is implemented by backends that can return the traces a
+// search finds along with their summaries. A backend that fetches every
+// trace it finds anyway (to summarise it) then fetches it once instead of
+// twice, as the query layer would with FindTraces followed by Trace for
+// each summary. The query layer uses it when the backend implements it.
+type FullTraceFinder interface {
+	// FindTracesFull is FindTraces returning, for each summary, the whole
+	// trace as Trace would (every stored span, each once): traces[i] is
+	// the trace sums[i] describes, newest first, at most q.Limit of them.
+	// The traces are owned by the caller.
+	FindTracesFull(ctx context.Context, q *Query) (traces []*model.Trace, sums []TraceSummary, err error)
+}

@@ -147,9 +147,9 @@ func (e *sourceError) Unwrap() error { return e.err }
 // returns its meta, whose Sources name the sources and whose Level is one
 // more than theirs. It streams each source's spans (in trace-ID order)
 // through a k-way merge, so memory stays bounded by one trace plus the
-// block writer's row group. A (trace ID, span ID) pair present more than
-// once (a span replayed from the WAL after its block was written, or a
-// retried export) is written once. A failure to read a source is returned
+// block writer's row group. A span present more than once (a span
+// replayed from the WAL after its block was written, or a retried export;
+// identified by trace ID, span ID, kind and service) is written once. A failure to read a source is returned
 // as a *sourceError.
 func (c *Compactor) Write(ctx context.Context, sources []*block.Block) (_ block.Meta, err error) {
 	if len(sources) == 0 {
@@ -220,15 +220,22 @@ func (c *Compactor) Write(ctx context.Context, sources []*block.Block) (_ block.
 }
 
 // dedupeSpans sorts one trace's spans by start and span ID and drops later
-// copies of a span ID, in place.
+// copies of a span (same span ID, kind and service; see [spanIdentity]),
+// in place.
 func dedupeSpans(spans []*model.Span) []*model.Span {
 	if len(spans) < 2 {
 		return spans
 	}
-	slices.SortStableFunc(spans, func(a, b *model.Span) int { return bytes.Compare(a.SpanID[:], b.SpanID[:]) })
-	spans = slices.CompactFunc(spans, func(a, b *model.Span) bool { return a.SpanID == b.SpanID })
+	slices.SortStableFunc(spans, compareIdentities)
+	spans = slices.CompactFunc(spans, sameSpan)
 	slices.SortFunc(spans, compareSpans)
 	return spans
+}
+
+// compareIdentities orders spans by span ID, kind and service, so that the
+// copies of one span are adjacent.
+func compareIdentities(a, b *model.Span) int {
+	return cmp.Or(bytes.Compare(a.SpanID[:], b.SpanID[:]), cmp.Compare(a.Kind, b.Kind), strings.Compare(a.Service(), b.Service()))
 }
 
 // cursor walks one source's spans during a merge.

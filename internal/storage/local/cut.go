@@ -212,8 +212,8 @@ func (db *DB) writeHeadBlock(ctx context.Context, h *Head) (_ block.Meta, err er
 	return meta, nil
 }
 
-// compareSpans orders spans by start, then span ID: the order of a trace's
-// spans in results.
+// compareSpans orders spans by start, then span ID, kind and service: the
+// order of a trace's spans in results.
 func compareSpans(a, b *model.Span) int {
 	if a.StartUnixNano != b.StartUnixNano {
 		if a.StartUnixNano < b.StartUnixNano {
@@ -221,7 +221,7 @@ func compareSpans(a, b *model.Span) int {
 		}
 		return 1
 	}
-	return slices.Compare(a.SpanID[:], b.SpanID[:])
+	return compareIdentities(a, b)
 }
 
 // noteCutError counts, logs and remembers a failed cut. The rotated head

@@ -91,8 +91,9 @@ type DB struct {
 }
 
 var (
-	_ storage.Backend = (*DB)(nil)
-	_ storage.Flusher = (*DB)(nil)
+	_ storage.Backend         = (*DB)(nil)
+	_ storage.Flusher         = (*DB)(nil)
+	_ storage.FullTraceFinder = (*DB)(nil)
 )
 
 // Open opens (or creates) the store in dir. It creates dir/wal and
@@ -254,16 +255,18 @@ func (db *DB) replayWAL() error {
 // (returning once the record is durable under the fsync policy), then adds
 // the spans to the head. It returns [storage.ErrOverloaded] without writing
 // when the head is full while a cut is running. A span that repeats the
-// trace and span ID of one already in the head is dropped.
+// trace ID, span ID, kind and service of one already in the head is
+// dropped (a retried export).
 func (db *DB) Write(ctx context.Context, spans []*model.Span) error {
 	if len(spans) == 0 {
 		return nil
 	}
+	var last storableLast
 	for i, s := range spans {
 		if s == nil {
 			return fmt.Errorf("local: span %d is nil", i)
 		}
-		if !spanStorable(s) {
+		if !spanStorable(s, &last) {
 			return fmt.Errorf("local: span %s/%s: attribute value of unknown type or nested more than %d deep", s.TraceID, s.SpanID, maxValueDepth)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -45,6 +46,25 @@ func checkQueries(t *testing.T, db *DB, ref *memstore.Store) {
 		for i := range want {
 			if got[i].TraceID != want[i].TraceID || got[i].SpanCount != want[i].SpanCount || got[i].StartUnixNano != want[i].StartUnixNano {
 				t.Fatalf("FindTraces(%+v)[%d] = %+v, want %+v", q.Conditions, i, got[i], want[i])
+			}
+		}
+		traces, sums, err := db.FindTracesFull(ctx, q)
+		if err != nil {
+			t.Fatalf("FindTracesFull: %v", err)
+		}
+		if !reflect.DeepEqual(sums, got) || len(traces) != len(sums) {
+			t.Fatalf("FindTracesFull(%+v): %d traces and summaries %v, want FindTraces' %v", q.Conditions, len(traces), sums, got)
+		}
+		for i, tr := range traces {
+			wt, err := ref.Trace(ctx, sums[i].TraceID, storage.TimeRange{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tr.ID != sums[i].TraceID {
+				t.Fatalf("FindTracesFull(%+v): trace %d is %s, summary %s", q.Conditions, i, tr.ID, sums[i].TraceID)
+			}
+			if d := storagetest.DiffSpans(wt.Spans, tr.Spans); d != "" {
+				t.Fatalf("FindTracesFull(%+v): trace %s differs:\n%s", q.Conditions, tr.ID, d)
 			}
 		}
 	}

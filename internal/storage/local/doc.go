@@ -24,7 +24,9 @@
 // head stays readable while it is written into a level-0 block. Once the
 // block is on disk and served, the WAL segments before the cut are
 // deleted. A crash at any point leaves the spans either in the WAL, in a
-// block, or in both; reads merge by (trace ID, span ID), so both is harmless.
+// block, or in both; reads merge by (trace ID, span ID, kind, service), so both
+// is harmless. Kind and service are part of a span's identity because Zipkin's
+// shared spans give the client and server halves of one RPC the same span ID.
 // While a cut runs and the new head is full, Write returns
 // storage.ErrOverloaded rather than grow without bound.
 //
@@ -34,9 +36,15 @@
 // reference so that compaction, retention or quarantine never closes a
 // block under a running query. [Head] and [block.Block] implement one small
 // read interface, so the query code treats them alike. A trace lookup asks
-// every part (blocks use their own index); a search asks the heads and then
-// the blocks newest first and stops once it has enough traces that no older
-// block can beat.
+// every part; a block answers from its bloom filter of trace IDs in a few
+// nanoseconds when it does not hold the trace, and from its own index when
+// it may. A search asks the heads and then the blocks in order of the best
+// hit each can hold (its newest trace start, then its smallest trace ID:
+// the search order), passing each the limit-th hit found so far, so that a
+// block skips the row groups and traces that cannot improve the result and
+// the search stops at the first block that cannot. [DB.FindTracesFull]
+// then fetches each trace found once, asking each block for all of them at
+// once so that a row group holding several is decoded once.
 //
 // # Compaction and retention
 //

@@ -40,16 +40,26 @@ type Head struct {
 	mu sync.RWMutex
 	// traces indexes spans by trace.
 	traces map[model.TraceID]*headTrace
-	// spans holds every span in arrival order, for scans without a
-	// service condition.
+	// traceList holds every trace in order of arrival of its first span,
+	// for searches without a service condition.
+	traceList []*headTrace
+	// spans holds every span in arrival order, for catalog scans.
 	spans []*model.Span
-	// byService holds each service's spans in arrival order.
-	byService map[string][]*model.Span
+	// byService holds, for each service, the traces with a span of it, in
+	// order of arrival of the trace's first span of the service.
+	byService map[string][]*headTrace
 	// operations is the set of (service, name, kind).
 	operations map[storage.Operation]struct{}
 	// attrs is the bounded attribute catalog.
-	attrs       map[storage.AttributeName]*attrValues
-	attrValues  int // values remembered over all attrs
+	attrs      map[storage.AttributeName]*attrValues
+	attrValues int // values remembered over all attrs
+	// noted counts the spans noted in the catalog, for value sampling;
+	// lastOps and lastKeys cache recent catalog entries (head_catalog.go).
+	noted       uint64
+	lastOps     [headOpCache]storage.Operation
+	lastOp      int
+	nOps        int
+	lastKeys    []keyEntry
 	minTime     uint64
 	maxTime     uint64
 	firstAppend time.Time
@@ -65,14 +75,40 @@ type Head struct {
 	walSegment int
 }
 
-// headTrace is one trace's spans in a head.
+// headTrace is one trace's spans in a head. Its fields change under the
+// head's write lock as spans arrive.
 type headTrace struct {
+	id       model.TraceID
 	spans    []*model.Span
 	minStart uint64
 	maxEnd   uint64
-	// ids is the set of span IDs, built once the trace is large enough
-	// that a linear duplicate check would cost more than the map.
-	ids map[model.SpanID]struct{}
+	// ids is the set of span identities, built once the trace is large
+	// enough that a linear duplicate check would cost more than the map.
+	ids map[spanIdentity]struct{}
+	// services is the set of the spans' services, built with ids.
+	services map[string]struct{}
+}
+
+// spanIdentity tells two deliveries of one span apart from two different
+// spans of a trace. Zipkin's shared spans (the client and server halves
+// of one RPC) carry the same span ID, so the ID alone would drop one
+// half; the kind and the service tell the halves apart, while a retried
+// export of the same span still collapses. Every merge of the engine (the
+// head, reads across parts, compaction) uses it, as the memstore does.
+type spanIdentity struct {
+	id      model.SpanID
+	kind    model.SpanKind
+	service string
+}
+
+// identityOf returns the identity of s.
+func identityOf(s *model.Span) spanIdentity {
+	return spanIdentity{id: s.SpanID, kind: s.Kind, service: s.Service()}
+}
+
+// sameSpan reports whether a and b are deliveries of one span.
+func sameSpan(a, b *model.Span) bool {
+	return a.SpanID == b.SpanID && a.Kind == b.Kind && a.Service() == b.Service()
 }
 
 // attrValues counts the values seen for one attribute.
@@ -111,7 +147,7 @@ type valueCount struct {
 func NewHead() *Head {
 	return &Head{
 		traces:     make(map[model.TraceID]*headTrace),
-		byService:  make(map[string][]*model.Span),
+		byService:  make(map[string][]*headTrace),
 		operations: make(map[storage.Operation]struct{}),
 		attrs:      make(map[storage.AttributeName]*attrValues),
 	}

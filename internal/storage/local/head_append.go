@@ -5,7 +5,6 @@ import (
 	"unsafe"
 
 	"github.com/clew-tracing/clew/internal/model"
-	"github.com/clew-tracing/clew/internal/storage"
 )
 
 // Approximate memory costs used by the head's accounting. They need not be
@@ -18,8 +17,9 @@ const (
 	resourceStructBytes = int64(unsafe.Sizeof(model.Resource{}))
 	scopeStructBytes    = int64(unsafe.Sizeof(model.Scope{}))
 	// spanIndexBytes is a span's share of the indexes: its pointer in
-	// spans, byService and its trace, and map overhead for new traces.
-	spanIndexBytes = 3*8 + 48
+	// spans and in its trace, and its share of the trace's entries in
+	// the map, traceList and byService.
+	spanIndexBytes = 2*8 + 48
 )
 
 // append adds a batch of spans to the head. The spans must not be modified
@@ -32,31 +32,40 @@ func (h *Head) append(spans []*model.Span, now time.Time) {
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var seen catalogSeen
 	if len(h.spans) == 0 {
 		h.firstAppend = now
 		h.minTime, h.maxTime = spans[0].StartUnixNano, spanEnd(spans[0])
 	}
-	for _, s := range spans {
+	for i, s := range spans {
 		end := spanEnd(s)
 		h.minTime = min(h.minTime, s.StartUnixNano)
 		h.maxTime = max(h.maxTime, end)
 		t := h.traces[s.TraceID]
 		if t == nil {
-			t = &headTrace{minStart: s.StartUnixNano, maxEnd: end}
+			// NB: the spans of a trace often arrive together; size its
+			// list for the run of them in this batch.
+			run := 1
+			for run < len(spans)-i && spans[i+run].TraceID == s.TraceID {
+				run++
+			}
+			t = &headTrace{id: s.TraceID, minStart: s.StartUnixNano, maxEnd: end, spans: make([]*model.Span, 0, run)}
 			h.traces[s.TraceID] = t
-		} else if t.has(s.SpanID) {
+			h.traceList = append(h.traceList, t)
+		} else if t.has(s) {
 			// NB: a retried export must not duplicate spans. The
 			// first copy wins: replacing it would mutate a slice that
 			// readers scan without the lock.
 			size -= spanBytes(s)
 			continue
 		}
+		svc := s.Service()
+		if !t.hasService(svc) {
+			h.byService[svc] = append(h.byService[svc], t)
+		}
 		t.add(s)
 		h.spans = append(h.spans, s)
-		svc := s.Service()
-		h.byService[svc] = append(h.byService[svc], s)
-		h.operations[storage.Operation{Service: svc, Name: s.Name, Kind: s.Kind}] = struct{}{}
-		storage.EachAttribute(s, h.noteAttribute)
+		h.noteSpan(s, svc, &seen)
 	}
 	h.count.Store(int64(len(h.spans)))
 	h.bytes.Add(size)
@@ -66,14 +75,15 @@ func (h *Head) append(spans []*model.Span, now time.Time) {
 // its span IDs; smaller traces are searched linearly for duplicates.
 const headTraceIndexAt = 16
 
-// has reports whether the trace already holds a span with this ID.
-func (t *headTrace) has(id model.SpanID) bool {
+// has reports whether the trace already holds a delivery of s (same span
+// ID, kind and service; see [spanIdentity]).
+func (t *headTrace) has(s *model.Span) bool {
 	if t.ids != nil {
-		_, ok := t.ids[id]
+		_, ok := t.ids[identityOf(s)]
 		return ok
 	}
-	for _, s := range t.spans {
-		if s.SpanID == id {
+	for _, x := range t.spans {
+		if sameSpan(x, s) {
 			return true
 		}
 	}
@@ -87,44 +97,32 @@ func (t *headTrace) add(s *model.Span) {
 	t.maxEnd = max(t.maxEnd, spanEnd(s))
 	switch {
 	case t.ids != nil:
-		t.ids[s.SpanID] = struct{}{}
+		t.ids[identityOf(s)] = struct{}{}
+		t.services[s.Service()] = struct{}{}
 	case len(t.spans) > headTraceIndexAt:
-		t.ids = make(map[model.SpanID]struct{}, 2*len(t.spans))
+		t.ids = make(map[spanIdentity]struct{}, 2*len(t.spans))
+		t.services = make(map[string]struct{})
 		for _, x := range t.spans {
-			t.ids[x.SpanID] = struct{}{}
+			t.ids[identityOf(x)] = struct{}{}
+			t.services[x.Service()] = struct{}{}
 		}
 	}
 }
 
-// noteAttribute adds one attribute to the bounded catalog. h.mu must be
-// held for writing.
-func (h *Head) noteAttribute(scope storage.AttrScope, kv *model.KeyValue) {
-	name := storage.AttributeName{Scope: scope, Name: kv.Key}
-	av := h.attrs[name]
-	if av == nil {
-		if len(h.attrs) >= headMaxAttributeNames {
-			return
+// hasService reports whether the trace holds a span of the service.
+func (t *headTrace) hasService(svc string) bool {
+	if t.services != nil {
+		_, ok := t.services[svc]
+		return ok
+	}
+	for _, x := range t.spans {
+		// NB: the spans of a batch share their service strings (see
+		// otlp.FromTraces), so most comparisons stop at the pointer.
+		if x.Service() == svc {
+			return true
 		}
-		av = &attrValues{values: make(map[valueKey]*valueCount)}
-		h.attrs[name] = av
 	}
-	k, ok := catalogKey(kv.Value)
-	if !ok {
-		return
-	}
-	if vc := av.values[k]; vc != nil {
-		vc.count++
-		return
-	}
-	if av.full || h.attrValues >= headMaxAttributeValues {
-		return
-	}
-	if len(av.values) >= headMaxValuesPerAttribute {
-		av.full = true
-		return
-	}
-	av.values[k] = &valueCount{v: kv.Value, count: 1}
-	h.attrValues++
+	return false
 }
 
 // catalogKey returns the key under which a value is remembered, and false
@@ -209,15 +207,52 @@ func valueBytes(v *model.Value) int64 {
 // scope, event and link attributes) has a known type and nests arrays and
 // maps less than maxValueDepth deep. Other values would make the WAL record
 // undecodable or the block writer refuse the span at every cut, so Write
-// rejects them up front.
-func spanStorable(s *model.Span) bool {
-	ok := true
-	storage.EachAttribute(s, func(_ storage.AttrScope, kv *model.KeyValue) {
-		if ok && !valueStorable(&kv.Value, maxValueDepth-1) {
-			ok = false
+// rejects them up front. last holds the resource and scope of the
+// previous span checked: spans of a batch share them, and they are checked
+// once.
+func spanStorable(s *model.Span, last *storableLast) bool {
+	if !kvsStorable(s.Attributes) {
+		return false
+	}
+	for i := range s.Events {
+		if !kvsStorable(s.Events[i].Attributes) {
+			return false
 		}
-	})
-	return ok
+	}
+	for i := range s.Links {
+		if !kvsStorable(s.Links[i].Attributes) {
+			return false
+		}
+	}
+	if r := s.Resource; r != nil && r != last.res {
+		if !kvsStorable(r.Attributes) {
+			return false
+		}
+		last.res = r
+	}
+	if sc := s.Scope; sc != nil && sc != last.scope {
+		if !kvsStorable(sc.Attributes) {
+			return false
+		}
+		last.scope = sc
+	}
+	return true
+}
+
+// storableLast is the resource and scope spanStorable checked last.
+type storableLast struct {
+	res   *model.Resource
+	scope *model.Scope
+}
+
+// kvsStorable is spanStorable for one attribute list.
+func kvsStorable(kvs []model.KeyValue) bool {
+	for i := range kvs {
+		if !valueStorable(&kvs[i].Value, maxValueDepth-1) {
+			return false
+		}
+	}
+	return true
 }
 
 // valueStorable reports whether v has a known type and nests at most budget

@@ -31,49 +31,71 @@ func (h *Head) Trace(_ context.Context, id model.TraceID) ([]*model.Span, error)
 // the trace's earliest start in the head. A service equality in the query
 // restricts the scan to that service's spans.
 func (h *Head) Search(ctx context.Context, m *storage.Matcher, limit int) ([]block.Hit, error) {
+	return h.SearchAfter(ctx, m, limit, nil)
+}
+
+// SearchAfter is Search restricted to the hits that rank before floor (see
+// [block.Hit.Before]); a nil floor restricts nothing. It visits the
+// candidate traces (those with a span of the service the query requires,
+// or all) newest arrival first, keeps the best limit hits, and skips a
+// trace whose earliest start cannot beat the limit-th without looking at
+// its spans.
+func (h *Head) SearchAfter(ctx context.Context, m *storage.Matcher, limit int, floor *block.Hit) ([]block.Hit, error) {
+	if limit <= 0 {
+		limit = storage.DefaultLimit
+	}
 	q := m.Query()
 	h.mu.RLock()
 	if len(h.spans) == 0 || !q.Range.Overlaps(h.minTime, h.maxTime) {
 		h.mu.RUnlock()
 		return nil, nil
 	}
-	cand := h.spans
+	cand := h.traceList
 	if svc, ok := serviceEquality(q); ok {
 		cand = h.byService[svc]
 	}
 	h.mu.RUnlock()
 
-	// NB: the scan runs without the lock: cand is a snapshot of an
-	// append-only slice, so its elements never change under us.
-	matched := make(map[model.TraceID]struct{})
-	for i, s := range cand {
-		if i%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
+	// NB: cand is a snapshot of an append-only slice, but a trace's fields
+	// change as spans arrive: copy them under the read lock, a chunk at a
+	// time, so that appends are never held up for long.
+	type view struct {
+		hit   block.Hit
+		spans []*model.Span
+	}
+	var chunk [headSearchChunk]view
+	top := block.NewTopHits(limit, floor)
+	for end := len(cand); end > 0; {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		start := max(0, end-headSearchChunk)
+		h.mu.RLock()
+		for i, t := range cand[start:end] {
+			chunk[i] = view{block.Hit{TraceID: t.id, StartUnixNano: t.minStart}, t.spans}
+		}
+		h.mu.RUnlock()
+		for i := end - start - 1; i >= 0; i-- {
+			v := &chunk[i]
+			if !top.Beats(v.hit) {
+				continue
+			}
+			for _, s := range v.spans {
+				if m.Match(s) {
+					top.Add(v.hit)
+					break
+				}
 			}
 		}
-		if _, ok := matched[s.TraceID]; ok {
-			continue
-		}
-		if m.Match(s) {
-			matched[s.TraceID] = struct{}{}
-		}
+		end = start
 	}
-	if len(matched) == 0 {
-		return nil, nil
-	}
-	hits := make([]block.Hit, 0, len(matched))
-	h.mu.RLock()
-	for id := range matched {
-		hits = append(hits, block.Hit{TraceID: id, StartUnixNano: h.traces[id].minStart})
-	}
-	h.mu.RUnlock()
-	sortHits(hits)
-	if limit > 0 && len(hits) > limit {
-		hits = hits[:limit]
-	}
-	return hits, nil
+	clear(chunk[:])
+	return top.Result(), nil
 }
+
+// headSearchChunk is how many traces a head search copies per hold of the
+// read lock.
+const headSearchChunk = 256
 
 // sortHits orders hits newest first, ties by trace ID for determinism.
 func sortHits(hits []block.Hit) {

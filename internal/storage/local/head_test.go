@@ -98,3 +98,19 @@ func TestHeadAttributeCatalogIsBounded(t *testing.T) {
 		t.Errorf("attribute name of unremembered values missing: %v", names)
 	}
 }
+
+// The catalog's caches must not invent entries: an operation or key
+// equal to a cache's zero value is still recorded.
+func TestHeadCatalogZeroValues(t *testing.T) {
+	h := NewHead()
+	s := &model.Span{TraceID: model.TraceID{1}, SpanID: model.SpanID{1}, StartUnixNano: 1, EndUnixNano: 2,
+		Attributes: []model.KeyValue{{Key: "", Value: model.StringValue("")}}}
+	h.append([]*model.Span{s}, testEpoch)
+	c := h.Catalog()
+	if len(c.Operations) != 1 || c.Operations[0] != (storage.Operation{}) {
+		t.Errorf("operations %v, want the empty one", c.Operations)
+	}
+	if len(c.Attributes) != 1 || c.Attributes[0] != (storage.AttributeName{Scope: storage.ScopeSpan}) {
+		t.Errorf("attributes %v, want the empty key", c.Attributes)
+	}
+}

@@ -20,10 +20,11 @@ const maxSummaryWorkers = 8
 // reader is what a query asks of one part of the store. [*Head] and
 // [*block.Block] both implement it, so the query code cannot tell them
 // apart. Contracts are those of [block.Block]: Trace returns nil when the
-// part has no span of the trace; Search returns hits newest first.
+// part has no span of the trace; SearchAfter returns hits newest first,
+// only those ranking before floor when it is not nil.
 type reader interface {
 	Trace(ctx context.Context, id model.TraceID) ([]*model.Span, error)
-	Search(ctx context.Context, m *storage.Matcher, limit int) ([]block.Hit, error)
+	SearchAfter(ctx context.Context, m *storage.Matcher, limit int, floor *block.Hit) ([]block.Hit, error)
 	Catalog() *block.Catalog
 	AttributeValues(ctx context.Context, scope storage.AttrScope, name string, limit int) ([]model.Value, error)
 	Dependencies(ctx context.Context, r storage.TimeRange, acc map[storage.DependencyKey]*storage.Dependency) error
@@ -40,6 +41,9 @@ type part struct {
 	minTime, maxTime uint64
 	// blk is the block's handle, nil for a head.
 	blk *blockHandle
+	// best is the best rank a search hit of a block can have
+	// ([block.Block.Best]); zero for a head.
+	best block.Hit
 }
 
 // snapshot is the set of parts a query reads: the heads (newest data)
@@ -86,7 +90,7 @@ func (db *DB) takeSnapshot() *snapshot {
 	}
 	for _, bh := range sortedBlocksByMaxTime(db.blocks) {
 		bh.acquire()
-		s.parts = append(s.parts, part{r: bh.b, minTime: bh.meta.MinTime, maxTime: bh.meta.MaxTime, blk: bh})
+		s.parts = append(s.parts, part{r: bh.b, minTime: bh.meta.MinTime, maxTime: bh.meta.MaxTime, blk: bh, best: bh.b.Best()})
 	}
 	return s
 }
@@ -152,120 +156,282 @@ func (db *DB) traceSpans(ctx context.Context, s *snapshot, id model.TraceID, hin
 }
 
 // FindTraces returns summaries of the traces with a span matching q, newest
-// first. It asks the heads and then the blocks, newest MaxTime first, for
-// their newest hits, and stops early once it has q's limit of traces and
-// the next block ends before the oldest of them. Each summary is computed
-// by [storage.Summarize] from the whole trace, so that it counts spans from
-// every part.
+// first. See [DB.FindTracesFull], which it is without the traces.
 func (db *DB) FindTraces(ctx context.Context, q *storage.Query) ([]storage.TraceSummary, error) {
+	_, sums, err := db.findTraces(ctx, q, false)
+	return sums, err
+}
+
+// FindTracesFull returns the traces with a span matching q and their
+// summaries, newest first: traces[i] is the trace sums[i] describes. It
+// asks the heads and then the blocks, in order of the best hit each block
+// can hold ([block.Block.Best]), for the hits that rank before the
+// q.Limit-th it already has, and stops at the first block that cannot beat
+// it. Each trace found is then fetched once, from every part, and
+// summarised by [storage.Summarize], so that a summary counts the spans of
+// every part. The traces are the caller's.
+func (db *DB) FindTracesFull(ctx context.Context, q *storage.Query) ([]*model.Trace, []storage.TraceSummary, error) {
+	return db.findTraces(ctx, q, true)
+}
+
+// findTraces carries out FindTraces and FindTracesFull; the traces are
+// returned only when full is set.
+func (db *DB) findTraces(ctx context.Context, q *storage.Query, full bool) ([]*model.Trace, []storage.TraceSummary, error) {
 	if err := q.Validate(); err != nil {
-		return nil, fmt.Errorf("local: %w", err)
+		return nil, nil, fmt.Errorf("local: %w", err)
 	}
 	m, err := storage.NewMatcher(q)
 	if err != nil {
-		return nil, fmt.Errorf("local: %w", err)
+		return nil, nil, fmt.Errorf("local: %w", err)
 	}
 	s, err := db.begin()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer db.end(s)
-	limit := q.EffectiveLimit()
+	hits, err := db.searchHits(ctx, s, q, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	traces, sums, err := db.fetchFound(ctx, s, hits, full)
+	if err != nil {
+		return nil, nil, err
+	}
+	order := make([]int, len(sums))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
+		a, b := &sums[i], &sums[j]
+		return cmp.Or(cmp.Compare(b.StartUnixNano, a.StartUnixNano), compareTraceIDs(a.TraceID, b.TraceID))
+	})
+	outSums := make([]storage.TraceSummary, len(sums))
+	var outTraces []*model.Trace
+	if full {
+		outTraces = make([]*model.Trace, len(sums))
+	}
+	for k, i := range order {
+		outSums[k] = sums[i]
+		if full {
+			outTraces[k] = traces[i]
+		}
+	}
+	return outTraces, outSums, nil
+}
 
-	best := make(map[model.TraceID]uint64)
-	for _, p := range s.parts {
+// searchHits returns the newest q.Limit hits of the parts of s, best first.
+// A trace with hits in several parts ranks by its newest start among them.
+func (db *DB) searchHits(ctx context.Context, s *snapshot, q *storage.Query, m *storage.Matcher) ([]block.Hit, error) {
+	limit := q.EffectiveLimit()
+	parts := slices.Clone(s.parts)
+	// NB: heads first (they have no bound), then blocks by their best
+	// possible hit, so that the first block that cannot beat the floor
+	// ends the search.
+	slices.SortStableFunc(parts, func(a, b part) int {
+		switch {
+		case a.blk == nil || b.blk == nil:
+			return cmp.Compare(boolInt(a.blk != nil), boolInt(b.blk != nil))
+		case a.best.Before(b.best):
+			return -1
+		case b.best.Before(a.best):
+			return 1
+		}
+		return 0
+	})
+	top := newHitSet(limit)
+	for _, p := range parts {
 		if !q.Range.Overlaps(p.minTime, p.maxTime) {
 			continue
 		}
-		if p.blk != nil && len(best) >= limit && p.maxTime < kthNewest(best, limit) {
+		floor := top.floor()
+		if p.blk != nil && floor != nil && !p.best.Before(*floor) {
 			break
 		}
-		hits, err := p.r.Search(ctx, m, limit)
+		hits, err := p.r.SearchAfter(ctx, m, limit, floor)
 		if err != nil {
 			if err := db.partErr(p, err); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		for _, h := range hits {
-			if cur, ok := best[h.TraceID]; !ok || h.StartUnixNano > cur {
-				best[h.TraceID] = h.StartUnixNano
-			}
+		top.merge(hits)
+	}
+	return top.sorted(), nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// hitSet merges the hits of several parts, keeping the best limit traces.
+// A trace found in several parts keeps its newest start, so that a
+// trace's rank only ever rises and the limit-th hit is a valid floor for
+// the parts still to be searched.
+type hitSet struct {
+	limit int
+	best  map[model.TraceID]uint64
+	kth   block.Hit
+	full  bool
+}
+
+func newHitSet(limit int) *hitSet {
+	return &hitSet{limit: limit, best: make(map[model.TraceID]uint64)}
+}
+
+// merge adds the hits of one part.
+func (t *hitSet) merge(hits []block.Hit) {
+	if len(hits) == 0 {
+		return
+	}
+	for _, h := range hits {
+		if cur, ok := t.best[h.TraceID]; !ok || h.StartUnixNano > cur {
+			t.best[h.TraceID] = h.StartUnixNano
 		}
 	}
-	hits := make([]block.Hit, 0, len(best))
-	for id, start := range best {
+	if len(t.best) < t.limit {
+		return
+	}
+	// NB: a trace dropped here can come back only with a newer start,
+	// which is what it would have been raised to anyway.
+	sorted := t.sorted()
+	for _, h := range sorted[t.limit:] {
+		delete(t.best, h.TraceID)
+	}
+	t.kth, t.full = sorted[t.limit-1], true
+}
+
+// floor returns the limit-th hit once there are limit of them.
+func (t *hitSet) floor() *block.Hit {
+	if !t.full {
+		return nil
+	}
+	f := t.kth
+	return &f
+}
+
+// sorted returns the hits best first.
+func (t *hitSet) sorted() []block.Hit {
+	hits := make([]block.Hit, 0, len(t.best))
+	for id, start := range t.best {
 		hits = append(hits, block.Hit{TraceID: id, StartUnixNano: start})
 	}
 	sortHits(hits)
-	if len(hits) > limit {
-		hits = hits[:limit]
-	}
-	sums, err := db.summarize(ctx, s, hits)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(sums, func(a, b storage.TraceSummary) int {
-		return cmp.Or(cmp.Compare(b.StartUnixNano, a.StartUnixNano), compareTraceIDs(a.TraceID, b.TraceID))
-	})
-	return sums, nil
+	return hits
 }
 
-// kthNewest returns the k-th largest start among the hits (k >= 1,
-// len(best) >= k).
-func kthNewest(best map[model.TraceID]uint64, k int) uint64 {
-	starts := make([]uint64, 0, len(best))
-	for _, s := range best {
-		starts = append(starts, s)
+// fetchFound fetches each hit's whole trace and summarises it; the traces
+// are kept only when full is set. A trace that vanished meanwhile
+// (retention) is left out. Results are in the order of hits.
+//
+// The heads answer from their maps. Each block is asked for all the traces
+// its filter may hold at once ([block.Block.Traces]), so that a row group
+// holding several of them is decoded once; the blocks' work is spread over
+// up to GOMAXPROCS goroutines, a block's IDs split into runs of adjacent
+// IDs (which share row groups) when there are fewer blocks than goroutines.
+func (db *DB) fetchFound(ctx context.Context, s *snapshot, hits []block.Hit, full bool) ([]*model.Trace, []storage.TraceSummary, error) {
+	ids := make([]model.TraceID, len(hits))
+	for i, h := range hits {
+		ids[i] = h.TraceID
 	}
-	slices.Sort(starts)
-	return starts[len(starts)-k]
-}
-
-// summarize fetches each hit's whole trace, concurrently, and summarises
-// it. A trace that vanished meanwhile (retention) is left out.
-func (db *DB) summarize(ctx context.Context, s *snapshot, hits []block.Hit) ([]storage.TraceSummary, error) {
-	sums := make([]storage.TraceSummary, len(hits))
-	found := make([]bool, len(hits))
-	errs := make([]error, len(hits))
-	workers := min(len(hits), runtime.GOMAXPROCS(0), maxSummaryWorkers)
-	var next sync.Mutex
-	i := 0
-	var wg sync.WaitGroup
-	for range workers {
+	spans := make([][]*model.Span, len(ids))
+	type task struct {
+		p   part
+		idx []int // positions in ids, by trace ID
+	}
+	var tasks []task
+	for _, p := range s.parts {
+		if p.blk == nil {
+			for k, id := range ids {
+				got, err := p.r.Trace(ctx, id)
+				if err != nil {
+					return nil, nil, err
+				}
+				var c spanCloner
+				for _, sp := range got {
+					spans[k] = append(spans[k], c.clone(sp))
+				}
+			}
+			continue
+		}
+		var idx []int
+		for k, id := range ids {
+			if p.blk.b.MayHold(id) {
+				idx = append(idx, k)
+			}
+		}
+		if len(idx) > 0 {
+			slices.SortFunc(idx, func(a, b int) int { return compareTraceIDs(ids[a], ids[b]) })
+			tasks = append(tasks, task{p, idx})
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), maxSummaryWorkers)
+	if n := len(tasks); n > 0 && n < workers {
+		var split []task
+		for _, t := range tasks {
+			per := (len(t.idx) + workers/n - 1) / (workers / n)
+			for c := range slices.Chunk(t.idx, max(per, 1)) {
+				split = append(split, task{t.p, c})
+			}
+		}
+		tasks = split
+	}
+	var (
+		mu      sync.Mutex
+		next    int
+		firstEr error
+		wg      sync.WaitGroup
+	)
+	for range min(workers, len(tasks)) {
 		wg.Go(func() {
 			for {
-				next.Lock()
-				j := i
-				i++
-				next.Unlock()
-				if j >= len(hits) || ctx.Err() != nil {
+				mu.Lock()
+				if next >= len(tasks) || firstEr != nil || ctx.Err() != nil {
+					mu.Unlock()
 					return
 				}
-				spans, err := db.traceSpans(ctx, s, hits[j].TraceID, storage.TimeRange{})
+				t := tasks[next]
+				next++
+				mu.Unlock()
+				want := make([]model.TraceID, len(t.idx))
+				for i, k := range t.idx {
+					want[i] = ids[k]
+				}
+				got, err := t.p.blk.b.Traces(ctx, want)
+				mu.Lock()
 				if err != nil {
-					errs[j] = err
-					return
+					if err := db.partErr(t.p, err); err != nil && firstEr == nil {
+						firstEr = err
+					}
+				} else {
+					for i, k := range t.idx {
+						spans[k] = append(spans[k], got[i]...)
+					}
 				}
-				if len(spans) > 0 {
-					sums[j] = storage.Summarize(&model.Trace{ID: hits[j].TraceID, Spans: spans})
-					found[j] = true
-				}
+				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := sums[:0]
-	for j := range hits {
-		if errs[j] != nil {
-			return nil, errs[j]
+	if firstEr != nil {
+		return nil, nil, firstEr
+	}
+	var traces []*model.Trace
+	sums := make([]storage.TraceSummary, 0, len(ids))
+	for k, id := range ids {
+		if len(spans[k]) == 0 {
+			continue
 		}
-		if found[j] {
-			out = append(out, sums[j])
+		t := &model.Trace{ID: id, Spans: dedupeSpans(spans[k])}
+		sums = append(sums, storage.Summarize(t))
+		if full {
+			traces = append(traces, t)
 		}
 	}
-	return out, nil
+	return traces, sums, nil
 }

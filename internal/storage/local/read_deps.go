@@ -60,7 +60,7 @@ func (db *DB) recountSplitTraces(ctx context.Context, parts []*part, r storage.T
 	}
 	where := make(map[model.TraceID][]int32)
 	for i, p := range parts {
-		hits, err := p.r.Search(ctx, m, math.MaxInt)
+		hits, err := p.r.SearchAfter(ctx, m, math.MaxInt, nil)
 		if err != nil {
 			if err := db.partErr(*p, err); err != nil {
 				return err

@@ -162,14 +162,20 @@ func TestSpanStorable(t *testing.T) {
 		}
 		return &model.Span{Events: []model.Event{{Attributes: []model.KeyValue{{Key: "a", Value: v}}}}}
 	}
-	if !spanStorable(nest(maxValueDepth - 1)) {
+	if !spanStorable(nest(maxValueDepth-1), &storableLast{}) {
 		t.Errorf("depth %d rejected", maxValueDepth-1)
 	}
-	if spanStorable(nest(maxValueDepth)) {
+	if spanStorable(nest(maxValueDepth), &storableLast{}) {
 		t.Errorf("depth %d accepted", maxValueDepth)
 	}
-	if spanStorable(&model.Span{Attributes: []model.KeyValue{{Key: "k", Value: model.Value{Type: model.TypeMap + 1}}}}) {
+	if spanStorable(&model.Span{Attributes: []model.KeyValue{{Key: "k", Value: model.Value{Type: model.TypeMap + 1}}}}, &storableLast{}) {
 		t.Error("value of unknown type accepted")
+	}
+	// A bad resource is caught whichever span of a batch carries it.
+	bad := &model.Resource{Attributes: []model.KeyValue{{Key: "k", Value: model.Value{Type: model.TypeMap + 1}}}}
+	var last storableLast
+	if !spanStorable(&model.Span{}, &last) || spanStorable(&model.Span{Resource: bad}, &last) || spanStorable(&model.Span{Resource: bad}, &last) {
+		t.Error("value of unknown type in a resource accepted")
 	}
 	// What spanStorable accepts, the decoder reads back.
 	s := nest(maxValueDepth - 1)

@@ -16,8 +16,10 @@
 //
 // The suite checks the contract written in package storage: the Jaeger
 // project's storage fixtures (searches with the exact traces they must
-// return), trace lookup by ID, the semantics of every condition of a
-// [storage.Query], the catalog, service dependencies, traces whose spans
+// return), trace lookup by ID, Zipkin shared spans (two halves with one
+// span ID), the semantics of every condition of a
+// [storage.Query] (and FindTracesFull, for a backend that implements
+// [storage.FullTraceFinder]), the catalog, service dependencies, traces whose spans
 // arrive minutes apart, concurrent writers and readers, restarts and
 // read-your-writes.
 //

@@ -208,6 +208,7 @@ func (s *suite) testFindTracesGenerated(t *testing.T) {
 			if !reflect.DeepEqual(normSummaries(got), normSummaries(want)) {
 				t.Errorf("FindTraces(%s):\n got %s\nwant %s", queryString(gq.q), summariesString(got), summariesString(want))
 			}
+			checkFullTraces(t, h, spans, gq.q, want)
 		}
 	}
 	if !h.isFlusher() {
@@ -217,6 +218,33 @@ func (s *suite) testFindTracesGenerated(t *testing.T) {
 	t.Run("BeforeFlush", check)
 	h.flush(ctx)
 	t.Run("AfterFlush", check)
+}
+
+// checkFullTraces checks FindTracesFull, when the backend implements
+// storage.FullTraceFinder: the same summaries as FindTraces, each with its
+// whole trace.
+func checkFullTraces(t *testing.T, h *handle, spans []*model.Span, q *storage.Query, want []storage.TraceSummary) {
+	t.Helper()
+	f, ok := h.Backend.(storage.FullTraceFinder)
+	if !ok {
+		return
+	}
+	traces, sums, err := f.FindTracesFull(t.Context(), q)
+	if err != nil {
+		t.Fatalf("FindTracesFull(%s): %v", queryString(q), err)
+	}
+	if !reflect.DeepEqual(normSummaries(sums), normSummaries(want)) || len(traces) != len(sums) {
+		t.Fatalf("FindTracesFull(%s): %d traces,\n got %s\nwant %s", queryString(q), len(traces), summariesString(sums), summariesString(want))
+	}
+	all := byTrace(spans)
+	for i, tr := range traces {
+		if tr == nil || tr.ID != sums[i].TraceID {
+			t.Fatalf("FindTracesFull(%s): trace %d does not match its summary %s", queryString(q), i, sums[i].TraceID)
+		}
+		if d := DiffSpans(all[tr.ID], tr.Spans); d != "" {
+			t.Errorf("FindTracesFull(%s): trace %s: %s", queryString(q), tr.ID, d)
+		}
+	}
 }
 
 // normSummaries makes empty and nil service lists equal.

@@ -50,6 +50,7 @@ func Run(t *testing.T, f Factory, opts Options) {
 	s := &suite{f: f, opts: opts}
 	t.Run("JaegerFixtures", s.testJaegerFixtures)
 	t.Run("TraceByID", s.testTraceByID)
+	t.Run("SharedSpans", s.testSharedSpans)
 	t.Run("FindTraces", func(t *testing.T) { s.runScripts(t, "find") })
 	t.Run("FindTracesGenerated", s.testFindTracesGenerated)
 	t.Run("Catalog", func(t *testing.T) { s.runScripts(t, "catalog") })

@@ -2,6 +2,7 @@ package block
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,12 @@ type Block struct {
 	dict   *blockDict
 	rgs    []rowGroup
 	splits []splitTrace
+	// bloom filters trace IDs; nil for a block written without one.
+	bloom *bloom
+	// order lists the row groups by their best possible search hit
+	// (rankOrder); best is the best possible hit of the whole block.
+	order []int
+	best  Hit
 }
 
 // Open opens the block in dir, reading meta.json, the dict and the index and
@@ -85,6 +92,20 @@ func Open(dir string) (*Block, error) {
 	}
 	if err := b.checkMeta(); err != nil {
 		return fail(corrupt(MetaFile, err))
+	}
+	b.order = rankOrder(b.rgs)
+	b.best = Hit{TraceID: b.rgs[0].firstTrace, StartUnixNano: b.rgs[b.order[0]].maxTraceStart}
+	if fm, ok := meta.file(BloomFile); ok {
+		c, err := os.ReadFile(filepath.Join(dir, BloomFile))
+		if err != nil {
+			return fail(corrupt(BloomFile, err))
+		}
+		if int64(len(c)) != fm.Bytes || crc32c(c) != fm.CRC32C {
+			return fail(corrupt(BloomFile, errChecksum))
+		}
+		if b.bloom, err = parseBloom(c); err != nil {
+			return fail(corrupt(BloomFile, err))
+		}
 	}
 	b.f, err = os.Open(filepath.Join(dir, DataFile))
 	if err != nil {
@@ -259,46 +280,103 @@ func allColumns() []int {
 	return cols
 }
 
+// MayHold reports whether the block may hold spans of the trace: false is
+// certain (the bloom file rules it out, or the ID lies outside the block's
+// trace-ID range), true is not (about 1% of absent IDs pass the filter).
+func (b *Block) MayHold(id model.TraceID) bool {
+	if compareIDs(id, b.rgs[0].firstTrace) < 0 || compareIDs(id, b.rgs[len(b.rgs)-1].lastTrace) > 0 {
+		return false
+	}
+	return b.bloom == nil || b.bloom.has(traceHash(id))
+}
+
 // Trace returns every span of the trace in this block, or (nil, nil) when
-// the block has none. It binary-searches the row groups by trace-ID range
-// and the trace column of the candidate row group, then decodes only that
-// trace's rows. The spans, and their Resource and Scope, are the caller's.
+// the block has none. It asks the bloom filter first (see MayHold), then
+// binary-searches the row groups by trace-ID range and the trace column of
+// the candidate row group, then decodes only that trace's rows. The spans,
+// and their Resource and Scope, are the caller's.
 func (b *Block) Trace(ctx context.Context, id model.TraceID) ([]*model.Span, error) {
-	i, _ := slices.BinarySearchFunc(b.rgs, id, func(g rowGroup, id model.TraceID) int {
-		return bytes.Compare(g.lastTrace[:], id[:])
-	})
-	var out []*model.Span
-	for ; i < len(b.rgs) && bytes.Compare(b.rgs[i].firstTrace[:], id[:]) <= 0; i++ {
-		d := b.newRGReader(i)
-		if err := b.load(ctx, d, i, colTrace); err != nil {
+	if !b.MayHold(id) {
+		return nil, nil
+	}
+	out, err := b.Traces(ctx, []model.TraceID{id})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// Traces is Trace for several traces at once: out[i] holds the spans of
+// ids[i] (nil when the block has none). A row group holding several of the
+// traces is read and decompressed once. An ID given twice gets its spans at
+// its first position only.
+func (b *Block) Traces(ctx context.Context, ids []model.TraceID) ([][]*model.Span, error) {
+	out := make([][]*model.Span, len(ids))
+	type want struct{ rg, k, trace int }
+	var wants []want
+	for k, id := range ids {
+		if !b.MayHold(id) {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(b.rgs, id, func(g rowGroup, id model.TraceID) int {
+			return bytes.Compare(g.lastTrace[:], id[:])
+		})
+		// NB: a trace split across row groups is in each of them.
+		for ; i < len(b.rgs) && bytes.Compare(b.rgs[i].firstTrace[:], id[:]) <= 0; i++ {
+			wants = append(wants, want{rg: i, k: k})
+		}
+	}
+	slices.SortStableFunc(wants, func(x, y want) int { return cmp.Compare(x.rg, y.rg) })
+	for len(wants) > 0 {
+		gi := wants[0].rg
+		n := 1
+		for n < len(wants) && wants[n].rg == gi {
+			n++
+		}
+		group := wants[:n]
+		wants = wants[n:]
+		d := b.newRGReader(gi)
+		if err := b.load(ctx, d, gi, colTrace); err != nil {
 			return nil, err
 		}
 		if err := d.open(colTrace); err != nil {
-			return nil, b.decodeErr(i, err)
+			return nil, b.decodeErr(gi, err)
 		}
-		ti, ok := d.findTrace(id)
-		if !ok {
+		found := group[:0]
+		for _, w := range group {
+			if ti, ok := d.findTrace(ids[w.k]); ok {
+				w.trace = ti
+				found = append(found, w)
+			}
+		}
+		if len(found) == 0 {
 			continue
 		}
-		if err := b.load(ctx, d, i, allColumns()...); err != nil {
+		slices.SortStableFunc(found, func(x, y want) int { return cmp.Compare(x.trace, y.trace) })
+		if err := b.load(ctx, d, gi, allColumns()...); err != nil {
 			return nil, err
 		}
 		if err := d.openAll(); err != nil {
-			return nil, b.decodeErr(i, err)
+			return nil, b.decodeErr(gi, err)
 		}
-		for d.trace < ti {
-			c, _, ok := d.nextTrace()
-			if !ok {
-				break
+		for _, w := range found {
+			if d.trace > w.trace {
+				continue // the same ID asked for twice
 			}
-			d.skipSpans(c)
-		}
-		c, start, ok := d.nextTrace()
-		if ok {
-			out = d.readSpans(out, c, start, id)
-		}
-		if err := d.err(); err != nil || !ok {
-			return nil, b.decodeErr(i, cmpOr(err, errMalformed))
+			for d.trace < w.trace {
+				c, _, ok := d.nextTrace()
+				if !ok {
+					break
+				}
+				d.skipSpans(c)
+			}
+			c, start, ok := d.nextTrace()
+			if ok {
+				out[w.k] = d.readSpans(out[w.k], c, start, ids[w.k])
+			}
+			if err := d.err(); err != nil || !ok {
+				return nil, b.decodeErr(gi, cmpOr(err, errMalformed))
+			}
 		}
 	}
 	return out, nil

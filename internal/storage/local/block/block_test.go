@@ -171,6 +171,22 @@ func TestTrace(t *testing.T) {
 				t.Fatalf("Trace(%s) = %d spans, %v", id, len(got), err)
 			}
 		}
+		// Many at once, stored and missing mixed, in any order.
+		var ids []model.TraceID
+		for id := range byTrace {
+			ids = append(ids, id, randTraceID(r))
+		}
+		got, err := b.Traces(context.Background(), ids)
+		if err != nil || len(got) != len(ids) {
+			t.Fatalf("Traces: %d results, %v", len(got), err)
+		}
+		for i, id := range ids {
+			if want := byTrace[id]; want != nil {
+				diffSpans(t, got[i], want)
+			} else if got[i] != nil {
+				t.Fatalf("Traces: missing trace %s has %d spans", id, len(got[i]))
+			}
+		}
 	}
 }
 
@@ -224,6 +240,11 @@ func TestSplitTrace(t *testing.T) {
 	}
 	diffSpans(t, got, bigSpans)
 	diffSpans(t, collect(t, b), spans)
+	several, err := b.Traces(context.Background(), []model.TraceID{spans[0].TraceID, big})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffSpans(t, several[1], bigSpans)
 
 	m, _ := storage.NewMatcher(&storage.Query{Conditions: []storage.Condition{{Field: storage.FieldName, Op: storage.OpEqual, Value: model.StringValue("big")}}})
 	hits, err := b.Search(context.Background(), m, 10)

@@ -64,7 +64,7 @@ func TestCorruption(t *testing.T) {
 	if err := readAll(dir, ids); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{MetaFile, IndexFile, DictFile, DataFile} {
+	for _, name := range []string{MetaFile, IndexFile, DictFile, BloomFile, DataFile} {
 		path := filepath.Join(dir, name)
 		orig, err := os.ReadFile(path)
 		if err != nil {

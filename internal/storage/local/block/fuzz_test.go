@@ -108,7 +108,7 @@ func FuzzDecodeRowGroup(f *testing.F) {
 			if err != nil || !ok {
 				continue
 			}
-			_, _ = b.searchRowGroup(context.Background(), p, 0, fx.reader(c, pi, data))
+			_ = b.searchRowGroup(context.Background(), p, 0, fx.reader(c, pi, data), NewTopHits(20, nil))
 		}
 		d = fx.reader(c, pi, data)
 		if d.openAll() == nil {
@@ -150,8 +150,13 @@ func FuzzParse(f *testing.F) {
 	f.Add(uint8(3), db.marshal())
 	v := model.Value{Type: model.TypeMap, Map: randKVs(r, 3, 3)}
 	f.Add(uint8(4), appendValue(nil, &v))
+	bf, err := os.ReadFile(filepath.Join(dir, BloomFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(uint8(5), bf)
 	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
-		switch kind % 5 {
+		switch kind % 6 {
 		case 0:
 			_, _ = parseMeta(data)
 		case 1:
@@ -178,6 +183,14 @@ func FuzzParse(f *testing.F) {
 				if err := checkValue(&v, 0); err != nil {
 					t.Fatalf("decoded value fails check: %v", err)
 				}
+			}
+		case 5:
+			if len(data) >= headerLen+crcLen {
+				body := data[:len(data)-crcLen]
+				data = appendU32(append([]byte{}, body...), crc32c(body))
+			}
+			if f, err := parseBloom(data); err == nil {
+				f.has(traceHash(model.TraceID{1})) // must not panic
 			}
 		}
 	})

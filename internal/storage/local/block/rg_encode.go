@@ -32,6 +32,8 @@ type rgEncoder struct {
 	parentIdx  map[model.SpanID]int
 
 	services, names2, spanKeys, evKeys, linkKeys map[uint32]struct{}
+	// nameSyms caches the symbols of recent span names.
+	nameSyms strMRU
 }
 
 func newRGEncoder(d *dictBuilder) *rgEncoder {
@@ -200,7 +202,11 @@ func (e *rgEncoder) encodeTrace(ts []*model.Span, minStart uint64) {
 		e.services[svc] = struct{}{}
 		d.services[svc] = struct{}{}
 
-		name := d.sym(s.Name)
+		name, ok := e.nameSyms.get(s.Name)
+		if !ok {
+			name = d.sym(s.Name)
+			e.nameSyms.put(s.Name, name)
+		}
 		e.names = appendUvarint(e.names, uint64(name))
 		e.names2[name] = struct{}{}
 		d.ops[opKey{svc, name, s.Kind}] = struct{}{}

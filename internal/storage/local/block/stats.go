@@ -4,7 +4,7 @@ package block
 // over a block's row groups, or of one of its small files.
 type ColumnSize struct {
 	// Name is a column name (trace, spanID, ..., misc) or a file name
-	// (index, dict).
+	// (index, dict, bloom).
 	Name string
 	// Stored is the number of bytes on disk; Raw the number after
 	// decompression.
@@ -14,7 +14,7 @@ type ColumnSize struct {
 // ColumnSizes reports where a block's bytes go, so that benchmarks and
 // operators can see which columns dominate.
 func (b *Block) ColumnSizes() []ColumnSize {
-	out := make([]ColumnSize, numColumns, numColumns+2)
+	out := make([]ColumnSize, numColumns, numColumns+3)
 	for c := range out {
 		out[c].Name = columnNames[c]
 	}
@@ -25,7 +25,7 @@ func (b *Block) ColumnSizes() []ColumnSize {
 			out[c].Raw += int64(s.raw)
 		}
 	}
-	for _, name := range []string{IndexFile, DictFile} {
+	for _, name := range []string{IndexFile, DictFile, BloomFile} {
 		if f, ok := b.meta.file(name); ok {
 			out = append(out, ColumnSize{Name: name, Stored: f.Bytes, Raw: f.Bytes})
 		}

@@ -9,10 +9,18 @@ import "bytes"
 // is two streams: uvarint lengths and the concatenated bytes, in order of
 // first use.
 type strTable struct {
-	ids  map[string]uint32
-	lens []byte
-	data []byte
+	ids    map[string]uint32
+	lens   []byte
+	data   []byte
+	recent strMRU
+	// tries and hits count the recent cache's use, so that a table whose
+	// values rarely repeat nearby (IDs) stops consulting it.
+	tries, hits int
 }
+
+// mruProbe is how many lookups decide whether a table's recent cache pays:
+// it is kept when at least a quarter of them hit.
+const mruProbe = 64
 
 func (t *strTable) reset() {
 	if t.ids == nil {
@@ -21,17 +29,61 @@ func (t *strTable) reset() {
 	clear(t.ids)
 	t.lens = t.lens[:0]
 	t.data = t.data[:0]
+	t.recent = strMRU{}
+	t.tries, t.hits = 0, 0
 }
 
 // ref appends the reference to s to dst.
 func (t *strTable) ref(dst []byte, s string) []byte {
-	if id, ok := t.ids[s]; ok {
-		return appendUvarint(dst, uint64(id)+1)
+	var id uint32
+	ok := false
+	if t.tries < mruProbe || 4*t.hits >= mruProbe {
+		if id, ok = t.recent.get(s); ok && t.tries < mruProbe {
+			t.hits++
+		}
+		t.tries = min(t.tries+1, mruProbe)
 	}
-	t.ids[s] = uint32(len(t.ids))
-	t.lens = appendUvarint(t.lens, uint64(len(s)))
-	t.data = append(t.data, s...)
-	return append(dst, 0)
+	if !ok {
+		id, ok = t.ids[s]
+		if !ok {
+			t.recent.put(s, uint32(len(t.ids)))
+			t.ids[s] = uint32(len(t.ids))
+			t.lens = appendUvarint(t.lens, uint64(len(s)))
+			t.data = append(t.data, s...)
+			return append(dst, 0)
+		}
+		t.recent.put(s, id)
+	}
+	return appendUvarint(dst, uint64(id)+1)
+}
+
+// strMRU remembers the ids of the last few strings looked up, so that a
+// value repeated in nearby rows costs a string comparison or two rather
+// than a hash and a map probe. Nearby rows repeat values a lot: spans of
+// one trace, or of one service, are adjacent.
+type strMRU struct {
+	s    [4]string
+	id   [4]uint32
+	n    uint8 // entries in use
+	next uint8
+}
+
+func (m *strMRU) get(s string) (uint32, bool) {
+	for i := range m.s[:m.n] {
+		if len(m.s[i]) == len(s) && m.s[i] == s {
+			return m.id[i], true
+		}
+	}
+	return 0, false
+}
+
+func (m *strMRU) put(s string, id uint32) {
+	m.s[m.next], m.id[m.next] = s, id
+	m.next = (m.next + 1) % uint8(len(m.s))
+	m.n = max(m.n, m.next)
+	if m.next == 0 {
+		m.n = uint8(len(m.s))
+	}
 }
 
 // strTableDec is a decoded strTable plus the reference-resolution state.

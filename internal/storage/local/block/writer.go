@@ -71,6 +71,8 @@ type Writer struct {
 	buf    []*model.Span
 	rgs    []rowGroup
 	splits []splitTrace
+	// hashes holds traceHash of every trace, for the bloom file.
+	hashes []uint64
 
 	last     model.TraceID
 	started  bool
@@ -201,6 +203,7 @@ func (w *Writer) Append(s *model.Span) error {
 			w.flush(false)
 		}
 		w.traces++
+		w.hashes = append(w.hashes, traceHash(s.TraceID))
 		w.curMin = s.StartUnixNano
 		w.curSplit = false
 	} else {
@@ -350,6 +353,11 @@ func (w *Writer) finish() (Meta, error) {
 	dict = append(dict, comp...)
 	dict = appendU32(dict, crc32c(dict))
 	index := marshalIndex(w.rgs, w.splits)
+	filter := newBloom(len(w.hashes))
+	for _, h := range w.hashes {
+		filter.add(h)
+	}
+	bloomFile := marshalBloom(filter)
 
 	meta := Meta{
 		Version: FormatVersion, ID: w.id, MinTime: w.minTime, MaxTime: w.maxTime,
@@ -359,9 +367,10 @@ func (w *Writer) finish() (Meta, error) {
 			{Name: DataFile, Bytes: w.off, CRC32C: w.crc.Sum32()},
 			{Name: DictFile, Bytes: int64(len(dict)), CRC32C: crc32c(dict)},
 			{Name: IndexFile, Bytes: int64(len(index)), CRC32C: crc32c(index)},
+			{Name: BloomFile, Bytes: int64(len(bloomFile)), CRC32C: crc32c(bloomFile)},
 		},
 	}
-	meta.Bytes = w.off + int64(len(dict)) + int64(len(index))
+	meta.Bytes = w.off + int64(len(dict)) + int64(len(index)) + int64(len(bloomFile))
 	mj, err := marshalMeta(meta)
 	if err != nil {
 		return Meta{}, fmt.Errorf("block: meta: %w", err)
@@ -369,7 +378,7 @@ func (w *Writer) finish() (Meta, error) {
 	for _, f := range []struct {
 		name string
 		b    []byte
-	}{{DictFile, dict}, {IndexFile, index}, {MetaFile, mj}} {
+	}{{DictFile, dict}, {IndexFile, index}, {BloomFile, bloomFile}, {MetaFile, mj}} {
 		if err := writeFileSync(filepath.Join(w.tmp, f.name), f.b); err != nil {
 			return Meta{}, err
 		}
@@ -436,7 +445,7 @@ func (w *Writer) Abort() error {
 		w.f = nil
 	}
 	clear(w.buf)
-	w.buf = nil
+	w.buf, w.hashes = nil, nil
 	return errors.Join(err, os.RemoveAll(w.tmp))
 }
 

@@ -1,0 +1,139 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/storage"
+)
+
+// Services lists every service, from the per-operation statistics (a few
+// rows per operation and minute, not the spans).
+func (db *DB) Services(ctx context.Context) ([]string, error) {
+	if err := db.check(); err != nil {
+		return nil, err
+	}
+	rows, err := db.conn.Query(db.queryCtx(ctx), "SELECT DISTINCT service FROM "+db.schema.q(tableOpStats)+" ORDER BY service")
+	if err != nil {
+		return nil, fmt.Errorf("services: %w", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("services: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Operations lists span names with kinds, from the per-operation statistics.
+func (db *DB) Operations(ctx context.Context, q storage.OperationQuery) ([]storage.Operation, error) {
+	if err := db.check(); err != nil {
+		return nil, err
+	}
+	var b sqlBuf
+	b.s("SELECT DISTINCT service, name, kind FROM " + db.schema.q(tableOpStats) + " WHERE 1")
+	if q.Service != "" {
+		b.s(" AND service = ").arg(q.Service)
+	}
+	if q.HasKind {
+		b.s(" AND kind = ").arg(uint8(q.Kind))
+	}
+	b.s(" ORDER BY name, kind, service")
+	rows, err := db.conn.Query(db.queryCtx(ctx), b.String(), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("operations: %w", err)
+	}
+	defer rows.Close()
+	out := []storage.Operation{}
+	for rows.Next() {
+		var o storage.Operation
+		var kind uint8
+		if err := rows.Scan(&o.Service, &o.Name, &kind); err != nil {
+			return nil, fmt.Errorf("operations: %w", err)
+		}
+		o.Kind = model.SpanKind(kind)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// attrWhere writes the range and scope filters of an attribute query
+// over the spans table ARRAY JOINed with its attributes (s, k, t, v).
+func attrWhere(b *sqlBuf, q storage.AttributeQuery) {
+	if q.Range.Start != 0 {
+		b.s(" AND start_ns >= ").arg(q.Range.Start)
+	}
+	if q.Range.End != 0 {
+		b.s(" AND start_ns <= ").arg(q.Range.End)
+	}
+	if q.Scope != storage.ScopeAny {
+		b.s(" AND s = ").arg(uint8(q.Scope))
+	}
+}
+
+// AttributeNames lists the attribute keys of spans in the range.
+func (db *DB) AttributeNames(ctx context.Context, q storage.AttributeQuery) ([]storage.AttributeName, error) {
+	if err := db.check(); err != nil {
+		return nil, err
+	}
+	var b sqlBuf
+	b.s("SELECT DISTINCT s, k FROM " + db.schema.q(tableSpans) + " ARRAY JOIN attr_scopes AS s, attr_keys AS k WHERE 1")
+	attrWhere(&b, q)
+	b.s(" ORDER BY k, s")
+	if q.Limit > 0 {
+		b.s(" LIMIT ").arg(q.Limit)
+	}
+	rows, err := db.conn.Query(db.queryCtx(ctx), b.String(), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("attribute names: %w", err)
+	}
+	defer rows.Close()
+	out := []storage.AttributeName{}
+	for rows.Next() {
+		var n storage.AttributeName
+		var scope uint8
+		if err := rows.Scan(&scope, &n.Name); err != nil {
+			return nil, fmt.Errorf("attribute names: %w", err)
+		}
+		n.Scope = storage.AttrScope(scope)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// AttributeValues lists the distinct values of one attribute, most
+// frequent first.
+func (db *DB) AttributeValues(ctx context.Context, q storage.AttributeQuery) ([]model.Value, error) {
+	if err := db.check(); err != nil {
+		return nil, err
+	}
+	var b sqlBuf
+	b.s(fmt.Sprintf("SELECT bitAnd(t, %d) AS typ, v, count() AS c FROM ", attrNumeric-1) + db.schema.q(tableSpans) +
+		" ARRAY JOIN attr_scopes AS s, attr_keys AS k, attr_types AS t, attr_strs AS v WHERE k = ").arg(q.Name)
+	attrWhere(&b, q)
+	b.s(" GROUP BY typ, v ORDER BY c DESC, v, typ")
+	if q.Limit > 0 {
+		b.s(" LIMIT ").arg(q.Limit)
+	}
+	rows, err := db.conn.Query(db.queryCtx(ctx), b.String(), b.args...)
+	if err != nil {
+		return nil, fmt.Errorf("attribute values: %w", err)
+	}
+	defer rows.Close()
+	out := []model.Value{}
+	for rows.Next() {
+		var typ uint8
+		var v string
+		var n uint64
+		if err := rows.Scan(&typ, &v, &n); err != nil {
+			return nil, fmt.Errorf("attribute values: %w", err)
+		}
+		out = append(out, flatValue(model.ValueType(typ), v))
+	}
+	return out, rows.Err()
+}
