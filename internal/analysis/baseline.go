@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/sketch"
 	"github.com/clew-tracing/clew/internal/storage"
 )
 
@@ -24,6 +25,10 @@ type BaselineQuery struct {
 	// Exclude is the trace being explained: its own spans must not vouch
 	// for themselves.
 	Exclude model.TraceID
+	// ExcludeDurations are the durations of Exclude's spans of the
+	// operation that start in Range, for sources that summarise durations
+	// (sketches) and so cannot leave a trace out by its ID.
+	ExcludeDurations []time.Duration
 }
 
 // Baseline is the distribution of an operation's durations over a
@@ -36,6 +41,22 @@ type Baseline struct {
 	// them, so that a span's rank can be told exactly; it may be nil.
 	// Read-only.
 	Sorted []time.Duration
+	// Sketch, when Sorted is nil, summarises the durations (in
+	// nanoseconds) of a baseline read from the backend's operation
+	// statistics, so that a span's rank can be estimated; it may be nil.
+	// Read-only.
+	Sketch *sketch.Sketch
+}
+
+// NewSketchBaseline returns the baseline a sketch of durations (in
+// nanoseconds) describes; it keeps sk.
+func NewSketchBaseline(sk *sketch.Sketch) Baseline {
+	return Baseline{
+		Count:  int(sk.Count()),
+		P50:    time.Duration(sk.Quantile(0.50)),
+		P99:    time.Duration(sk.Quantile(0.99)),
+		Sketch: sk,
+	}
 }
 
 // NewBaseline computes a baseline from samples, which it sorts in place
@@ -56,9 +77,12 @@ func Quantile(sorted []time.Duration, q float64) time.Duration {
 }
 
 // Percentile returns the share of samples (0-100) faster than d, or -1
-// when the baseline kept no samples.
+// when the baseline kept no samples. From a sketch it is an estimate.
 func (b Baseline) Percentile(d time.Duration) float64 {
 	if len(b.Sorted) == 0 {
+		if b.Sketch != nil && b.Sketch.Count() > 0 {
+			return 100 * float64(b.Sketch.CountBelow(float64(d))) / float64(b.Sketch.Count())
+		}
 		return -1
 	}
 	n, _ := slices.BinarySearch(b.Sorted, d)
@@ -80,7 +104,7 @@ const baselineConcurrency = 4
 // lookupBaselines fetches the baselines of ops, at most
 // baselineConcurrency at a time. A failed lookup leaves its slot with
 // Count 0 and is reported in the returned error list (one per operation).
-func lookupBaselines(ctx context.Context, src BaselineSource, ops []opKey, r storage.TimeRange, exclude model.TraceID) ([]Baseline, []error) {
+func lookupBaselines(ctx context.Context, src BaselineSource, ops []opKey, r storage.TimeRange, exclude model.TraceID, own map[opKey][]time.Duration) ([]Baseline, []error) {
 	out := make([]Baseline, len(ops))
 	errs := make([]error, len(ops))
 	sem := make(chan struct{}, baselineConcurrency)
@@ -89,7 +113,7 @@ func lookupBaselines(ctx context.Context, src BaselineSource, ops []opKey, r sto
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			b, err := src.Baseline(ctx, BaselineQuery{Service: op.svc, Operation: op.name, Range: r, Exclude: exclude})
+			b, err := src.Baseline(ctx, BaselineQuery{Service: op.svc, Operation: op.name, Range: r, Exclude: exclude, ExcludeDurations: own[op]})
 			if err != nil {
 				errs[i] = fmt.Errorf("baseline of %s %s: %w", op.svc, op.name, err)
 				return
@@ -99,6 +123,19 @@ func lookupBaselines(ctx context.Context, src BaselineSource, ops []opKey, r sto
 	}
 	wg.Wait()
 	return out, errs
+}
+
+// ownDurations returns the durations of the tree's spans that start in r,
+// by operation: what a baseline must leave out.
+func ownDurations(t *Tree, r storage.TimeRange) map[opKey][]time.Duration {
+	out := map[opKey][]time.Duration{}
+	for _, nd := range t.Nodes {
+		if r.Contains(nd.Span.StartUnixNano) {
+			k := opKey{nd.Span.Service(), nd.Span.Name}
+			out[k] = append(out[k], time.Duration(nd.Span.Duration()))
+		}
+	}
+	return out
 }
 
 // chooseOperations picks at most limit distinct operations to look up, the

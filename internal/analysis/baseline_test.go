@@ -98,7 +98,7 @@ func usual(p50, p99 time.Duration, n int) Baseline {
 func TestLookupBaselines(t *testing.T) {
 	f := &fakeBaselines{err: errors.New("storage down")}
 	ops := []opKey{{"a", "x"}, {"b", "y"}, {"c", "z"}, {"d", "w"}, {"e", "v"}}
-	bls, errs := lookupBaselines(context.Background(), f, ops, rangeOf(time.Hour), [16]byte{1})
+	bls, errs := lookupBaselines(context.Background(), f, ops, rangeOf(time.Hour), [16]byte{1}, nil)
 	if len(bls) != 5 || len(f.queries) != 5 {
 		t.Fatalf("%d baselines, %d queries", len(bls), len(f.queries))
 	}

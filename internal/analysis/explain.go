@@ -434,7 +434,7 @@ func (e *Explanation) checkBaselines(ctx context.Context, a *Analysis, opts Opti
 	}
 	now := opts.Now()
 	r := storage.TimeRange{Start: uint64(now.Add(-opts.Lookback).UnixNano()), End: uint64(now.UnixNano())}
-	bls, errs := lookupBaselines(ctx, opts.Baselines, ops, r, t.Root.Span.TraceID)
+	bls, errs := lookupBaselines(ctx, opts.Baselines, ops, r, t.Root.Span.TraceID, ownDurations(t, r))
 	if err := ctx.Err(); err != nil {
 		return err
 	}

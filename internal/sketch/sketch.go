@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"slices"
 )
 
 // RelativeAccuracy is the bound on a quantile's relative error.
@@ -133,8 +134,9 @@ func (s *Sketch) Min() float64 { return s.min }
 // Max returns the largest value added.
 func (s *Sketch) Max() float64 { return s.max }
 
-// Quantile returns the q-quantile (0 <= q <= 1) within RelativeAccuracy,
-// clamped to the exact min and max; 0 when empty.
+// Quantile returns the q-quantile (0 <= q <= 1) by the nearest-rank
+// method within RelativeAccuracy, clamped to the exact min and max; 0 when
+// empty.
 func (s *Sketch) Quantile(q float64) float64 {
 	if s.count == 0 {
 		return 0
@@ -145,7 +147,10 @@ func (s *Sketch) Quantile(q float64) float64 {
 	if q >= 1 {
 		return s.max
 	}
-	rank := uint64(q * float64(s.count-1))
+	// NB: nearest rank (the ceil(q×n)-th smallest value), as
+	// analysis.Quantile computes it from samples, so that a p99 of a
+	// few calls is their maximum whichever way it is computed.
+	rank := uint64(max(math.Ceil(q*float64(s.count)), 1)) - 1
 	if rank < s.zeros {
 		return s.min
 	}
@@ -157,6 +162,63 @@ func (s *Sketch) Quantile(q float64) float64 {
 		}
 	}
 	return s.max
+}
+
+// Remove takes back one value that was added, so that a summary can leave
+// out values known to be in it (the spans of the trace being explained).
+// It is a no-op when v's bucket is empty. Min and max are not restored:
+// they stay bounds of what is left.
+func (s *Sketch) Remove(v float64) {
+	if s.count == 0 {
+		return
+	}
+	if v < 0 || math.IsNaN(v) {
+		v = 0
+	}
+	if v < 1 {
+		if s.zeros == 0 {
+			return
+		}
+		s.zeros--
+	} else {
+		i := index(v) - s.offset
+		if i < 0 || int(i) >= len(s.bins) || s.bins[i] == 0 {
+			return
+		}
+		s.bins[i]--
+	}
+	s.count--
+	s.sum -= v
+}
+
+// Clone returns a copy of s that shares no memory with it.
+func (s *Sketch) Clone() *Sketch {
+	c := *s
+	c.bins = slices.Clone(s.bins)
+	return &c
+}
+
+// CountBelow estimates how many values are below v, within
+// RelativeAccuracy of v: values in v's own log bucket count as not below.
+func (s *Sketch) CountBelow(v float64) uint64 {
+	switch {
+	case s.count == 0 || v <= s.min:
+		return 0
+	case v > s.max:
+		return s.count
+	}
+	n := s.zeros
+	if v < 1 {
+		return n
+	}
+	top := index(v)
+	for j, c := range s.bins {
+		if s.offset+int32(j) >= top {
+			break
+		}
+		n += c
+	}
+	return n
 }
 
 // MarshalBinary encodes the sketch compactly (for storing per-bucket sketches).

@@ -17,7 +17,7 @@ func TestQuantileAccuracy(t *testing.T) {
 	}
 	slices.Sort(vals)
 	for _, q := range []float64{0, 0.5, 0.9, 0.99, 0.999, 1} {
-		want := vals[int(q*float64(len(vals)-1))]
+		want := vals[max(int(math.Ceil(q*float64(len(vals)))), 1)-1]
 		got := s.Quantile(q)
 		if rel := math.Abs(got-want) / want; rel > RelativeAccuracy*1.01 {
 			t.Errorf("q%.3f = %.0f, want %.0f (rel err %.4f)", q, got, want, rel)
@@ -109,5 +109,47 @@ func BenchmarkAdd(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		s.Add(float64(i%100000 + 1))
+	}
+}
+
+func TestCountBelow(t *testing.T) {
+	var s Sketch
+	for i := 1; i <= 1000; i++ {
+		s.Add(float64(i))
+	}
+	f := func(v float64, lo, hi uint64) {
+		t.Helper()
+		if got := s.CountBelow(v); got < lo || got > hi {
+			t.Errorf("CountBelow(%v) = %d, want in [%d, %d]", v, got, lo, hi)
+		}
+	}
+	f(0, 0, 0)
+	f(1, 0, 0)
+	f(500, 490, 500)
+	f(1001, 1000, 1000)
+	var empty Sketch
+	if empty.CountBelow(5) != 0 {
+		t.Error("CountBelow on an empty sketch")
+	}
+}
+
+func TestRemoveAndClone(t *testing.T) {
+	var s Sketch
+	for i := 1; i <= 100; i++ {
+		s.Add(float64(i))
+	}
+	s.Add(0.5)
+	c := s.Clone()
+	c.Remove(100)
+	c.Remove(0.5)
+	c.Remove(1e9) // never added: no-op
+	if c.Count() != 99 || s.Count() != 101 {
+		t.Fatalf("counts %d, %d; want 99, 101", c.Count(), s.Count())
+	}
+	if got := c.Quantile(0.99); math.Abs(got-98) > 98*RelativeAccuracy {
+		t.Errorf("p99 after removing the max = %v, want about 98", got)
+	}
+	if got := s.Quantile(1); got != 100 {
+		t.Errorf("original changed: max quantile %v", got)
 	}
 }

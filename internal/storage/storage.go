@@ -94,3 +94,25 @@ type FullTraceFinder interface {
 	// The traces are owned by the caller.
 	FindTracesFull(ctx context.Context, q *Query) (traces []*model.Trace, sums []TraceSummary, err error)
 }
+
+// StatsReader is implemented by backends that keep per-operation call
+// statistics (RED metrics: rate, errors, duration). The query layer uses
+// it for RED metrics and latency baselines when the backend implements it,
+// and samples traces otherwise.
+type StatsReader interface {
+	// OperationStats returns, for each (service, span name, kind) that
+	// has spans starting in q.Range and matches q.Service and q.Operation
+	// (empty matches all), the spans' call counts, error counts (status
+	// error) and durations (nanoseconds) in buckets of q.Step. Buckets are
+	// aligned to q.Step counting from q.Range.Start; with a zero Step
+	// there is one bucket starting at q.Range.Start. Results are sorted
+	// by service, operation then kind, and each one's buckets by start;
+	// only buckets with calls are returned. A backend may keep statistics
+	// at a resolution of up to [StatsResolution] (the embedded engine
+	// keeps whole minutes), counting the spans of a cell that overlaps the
+	// range in the bucket holding the later of the cell's start and
+	// Range.Start: callers that align Range.Start and Step to
+	// StatsResolution get exact buckets.
+	// The result is owned by the caller. Safe for concurrent use.
+	OperationStats(ctx context.Context, q StatsQuery) ([]OperationStats, error)
+}

@@ -1,7 +1,12 @@
 package storage
 
 import (
+	"cmp"
+	"slices"
+	"time"
+
 	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/sketch"
 )
 
 // TimeRange is a closed interval of Unix nanoseconds. A zero Start or End
@@ -90,4 +95,132 @@ type Dependency struct {
 	Child      string
 	CallCount  uint64
 	ErrorCount uint64
+}
+
+// StatsResolution is the coarsest resolution at which a StatsReader may
+// keep statistics: a query whose Range.Start and Step are whole multiples
+// of it gets exact buckets from every backend.
+const StatsResolution = time.Minute
+
+// StatsQuery selects the operation statistics StatsReader.OperationStats
+// returns.
+type StatsQuery struct {
+	// Service and Operation (a span name) filter exactly; empty matches all.
+	Service, Operation string
+	// Range selects spans by start time.
+	Range TimeRange
+	// Step is the bucket width; 0 means one bucket for the whole range.
+	Step time.Duration
+}
+
+// OperationStats holds the statistics of one (service, span name, kind).
+type OperationStats struct {
+	Service   string
+	Operation string
+	Kind      model.SpanKind
+	// Buckets are sorted by start; only buckets with calls appear.
+	Buckets []StatsBucket
+}
+
+// StatsBucket holds the statistics of the spans starting in one bucket.
+type StatsBucket struct {
+	// StartUnixNano is the bucket's start: Range.Start plus a multiple
+	// of Step.
+	StartUnixNano uint64
+	// Calls counts spans; Errors counts those with status error.
+	Calls, Errors uint64
+	// Latency summarises span durations in nanoseconds.
+	Latency sketch.Sketch
+}
+
+// BucketStart returns the start of the bucket of q that holds t.
+func (q StatsQuery) BucketStart(t uint64) uint64 {
+	if q.Step <= 0 || t < q.Range.Start {
+		return q.Range.Start
+	}
+	step := uint64(q.Step)
+	return q.Range.Start + (t-q.Range.Start)/step*step
+}
+
+// StatsBuilder accumulates spans or partial buckets into the result of a
+// StatsQuery. The zero value is not usable; use NewStatsBuilder. It is not
+// safe for concurrent use.
+type StatsBuilder struct {
+	q   StatsQuery
+	ops map[statsOp]map[uint64]*StatsBucket
+}
+
+type statsOp struct {
+	service, name string
+	kind          model.SpanKind
+}
+
+// NewStatsBuilder returns a builder for q.
+func NewStatsBuilder(q StatsQuery) *StatsBuilder {
+	return &StatsBuilder{q: q, ops: map[statsOp]map[uint64]*StatsBucket{}}
+}
+
+// Matches reports whether spans of the operation belong to the query.
+func (b *StatsBuilder) Matches(service, name string) bool {
+	return (b.q.Service == "" || b.q.Service == service) && (b.q.Operation == "" || b.q.Operation == name)
+}
+
+func (b *StatsBuilder) bucket(service, name string, kind model.SpanKind, t uint64) *StatsBucket {
+	k := statsOp{service, name, kind}
+	m := b.ops[k]
+	if m == nil {
+		m = map[uint64]*StatsBucket{}
+		b.ops[k] = m
+	}
+	start := b.q.BucketStart(t)
+	bk := m[start]
+	if bk == nil {
+		bk = &StatsBucket{StartUnixNano: start}
+		m[start] = bk
+	}
+	return bk
+}
+
+// AddSpan counts s when it matches the query and starts in its range.
+func (b *StatsBuilder) AddSpan(s *model.Span) {
+	svc := s.Service()
+	if !b.Matches(svc, s.Name) || !b.q.Range.Contains(s.StartUnixNano) {
+		return
+	}
+	bk := b.bucket(svc, s.Name, s.Kind, s.StartUnixNano)
+	bk.Calls++
+	if s.StatusCode == model.StatusError {
+		bk.Errors++
+	}
+	bk.Latency.Add(float64(s.Duration()))
+}
+
+// AddBucket merges partial statistics of spans starting at t (for
+// backends that keep them pre-aggregated, t is the partial bucket's
+// start). The caller checks the range; lat is not retained.
+func (b *StatsBuilder) AddBucket(service, name string, kind model.SpanKind, t, calls, errs uint64, lat *sketch.Sketch) {
+	if !b.Matches(service, name) || calls == 0 {
+		return
+	}
+	bk := b.bucket(service, name, kind, t)
+	bk.Calls += calls
+	bk.Errors += errs
+	bk.Latency.Merge(lat)
+}
+
+// Result returns the sorted statistics.
+func (b *StatsBuilder) Result() []OperationStats {
+	out := make([]OperationStats, 0, len(b.ops))
+	for k, m := range b.ops {
+		os := OperationStats{Service: k.service, Operation: k.name, Kind: k.kind, Buckets: make([]StatsBucket, 0, len(m))}
+		for _, bk := range m {
+			os.Buckets = append(os.Buckets, *bk)
+		}
+		slices.SortFunc(os.Buckets, func(a, b StatsBucket) int { return cmp.Compare(a.StartUnixNano, b.StartUnixNano) })
+		out = append(out, os)
+	}
+	slices.SortFunc(out, func(a, b OperationStats) int {
+		return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Operation, b.Operation), cmp.Compare(a.Kind, b.Kind))
+	})
+	return out
 }

@@ -7,13 +7,16 @@ import (
 	"github.com/clew-tracing/clew/internal/analysis"
 	"github.com/clew-tracing/clew/internal/model"
 	"github.com/clew-tracing/clew/internal/query"
+	"github.com/clew-tracing/clew/internal/sketch"
 	"github.com/clew-tracing/clew/internal/storage"
 )
 
 // sampleInfo says what an across-trace answer was computed from: the
 // newest TracesRead traces of the window. Complete is false when the
 // sample limit was reached, so that older parts of the window are missing
-// or under-counted.
+// or under-counted. An answer computed from the backend's operation
+// statistics reads no traces: TracesRead and SampleLimit are 0 and
+// Complete is true.
 type sampleInfo struct {
 	StartUnixNano uint64 `json:"startUnixNano"`
 	EndUnixNano   uint64 `json:"endUnixNano"`
@@ -91,6 +94,9 @@ func (a *API) red(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, query.BadRequest(err)
 	}
+	if a.q.HasOperationStats() && step%storage.StatsResolution == 0 {
+		return a.redFromStats(r, svc, op, kind, hasKind, start, end, step)
+	}
 	conds := []storage.Condition{{Field: storage.FieldService, Op: storage.OpEqual, Value: model.StringValue(svc)}}
 	if op != "" {
 		conds = append(conds, storage.Condition{Field: storage.FieldName, Op: storage.OpEqual, Value: model.StringValue(op)})
@@ -107,6 +113,59 @@ func (a *API) red(r *http.Request) (any, error) {
 		}
 	}
 	return redResult{sampleInfo: info, Service: svc, Operation: op, StepNs: int64(step), Buckets: series.Buckets()}, nil
+}
+
+// redFromStats computes the RED series from the backend's operation
+// statistics instead of a sample: every span of the window counts. The
+// window's start is rounded down to a whole [storage.StatsResolution] so
+// that the buckets are exact.
+func (a *API) redFromStats(r *http.Request, svc, op string, kind model.SpanKind, hasKind bool, start, end time.Time, step time.Duration) (any, error) {
+	start = start.Truncate(storage.StatsResolution)
+	n := int((end.Sub(start) + step - 1) / step)
+	if n > analysis.MaxREDBuckets {
+		return nil, query.BadRequestf("window of %s in steps of %s is %d buckets, more than %d", end.Sub(start), step, n, analysis.MaxREDBuckets)
+	}
+	tr := storage.TimeRange{Start: uint64(start.UnixNano()), End: uint64(end.UnixNano()) - 1}
+	stats, err := a.q.OperationStats(r.Context(), storage.StatsQuery{Service: svc, Operation: op, Range: tr, Step: step})
+	if err != nil {
+		return nil, err
+	}
+	type acc struct {
+		calls, errors uint64
+		latency       sketch.Sketch
+	}
+	accs := make([]acc, n)
+	for i := range stats {
+		os := &stats[i]
+		if hasKind && os.Kind != kind {
+			continue
+		}
+		for j := range os.Buckets {
+			b := &os.Buckets[j]
+			k := int((b.StartUnixNano - tr.Start) / uint64(step))
+			if k < 0 || k >= n {
+				continue
+			}
+			accs[k].calls += b.Calls
+			accs[k].errors += b.Errors
+			accs[k].latency.Merge(&b.Latency)
+		}
+	}
+	buckets := make([]analysis.REDBucket, n)
+	for i := range accs {
+		c := &accs[i]
+		b := analysis.REDBucket{StartUnixNano: tr.Start + uint64(i)*uint64(step), Count: int(c.calls), ErrorCount: int(c.errors)}
+		b.RatePerSecond = float64(c.calls) / step.Seconds()
+		if c.calls > 0 {
+			b.ErrorRatio = float64(c.errors) / float64(c.calls)
+			b.P50Ns = int64(c.latency.Quantile(0.50))
+			b.P95Ns = int64(c.latency.Quantile(0.95))
+			b.P99Ns = int64(c.latency.Quantile(0.99))
+		}
+		buckets[i] = b
+	}
+	info := sampleInfo{StartUnixNano: tr.Start, EndUnixNano: uint64(end.UnixNano()), Complete: true}
+	return redResult{sampleInfo: info, Service: svc, Operation: op, StepNs: int64(step), Buckets: buckets}, nil
 }
 
 // defaultStep splits a window into about 30 buckets of a round length.

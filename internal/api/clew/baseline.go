@@ -10,6 +10,7 @@ import (
 	"github.com/clew-tracing/clew/internal/analysis"
 	"github.com/clew-tracing/clew/internal/model"
 	"github.com/clew-tracing/clew/internal/query"
+	"github.com/clew-tracing/clew/internal/sketch"
 	"github.com/clew-tracing/clew/internal/storage"
 )
 
@@ -39,13 +40,21 @@ type BaselineOptions struct {
 	Now func() time.Time
 }
 
-// Baselines is an [analysis.BaselineSource] over the query layer. A
-// baseline is a sample, not a sketch: the durations of the operation's
-// spans in the newest Traces traces of the window that have one (so a
-// busy operation's baseline covers only its most recent stretch), minus
-// the spans of the trace being explained. Samples are cached per
-// operation and window length for TTL, and concurrent lookups of one
-// operation share one fetch. Safe for concurrent use.
+// Baselines is an [analysis.BaselineSource] over the query layer. When
+// the backend keeps operation statistics ([query.Service.OperationStats])
+// a baseline is the merged latency sketch of every span of the operation
+// in the window, as one bucket: its count, p50 and p99 come from the
+// sketch. The sketch cannot leave a trace out by its ID, so the spans of
+// the trace being explained are taken back out by their durations
+// (BaselineQuery.ExcludeDurations) when the caller gives them; a caller
+// that does not excludes nothing, which matters only for operations with
+// few calls.
+// Otherwise it is a sample: the durations of the operation's spans in the
+// newest Traces traces of the window that have one (so a busy
+// operation's baseline covers only its most recent stretch), minus the
+// spans of the trace being explained. Either is cached per operation and
+// window length for TTL, and concurrent lookups of one operation share
+// one fetch. Safe for concurrent use.
 type Baselines struct {
 	q    *query.Service
 	opts BaselineOptions
@@ -69,7 +78,10 @@ type baselineEntry struct {
 	done    chan struct{}
 	fetched time.Time
 	samples []sample // sorted by duration
-	err     error
+	// stats, when set, is the baseline from the operation statistics;
+	// samples is then unused.
+	stats *analysis.Baseline
+	err   error
 }
 
 // expired reports whether a finished entry is older than ttl; an entry
@@ -118,9 +130,18 @@ func (b *Baselines) Baseline(ctx context.Context, bq analysis.BaselineQuery) (an
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 		go func() {
 			defer cancel()
-			samples, err := b.fetch(fctx, bq)
+			var (
+				samples []sample
+				stats   *analysis.Baseline
+				err     error
+			)
+			if b.q.HasOperationStats() {
+				stats, err = b.fetchStats(fctx, bq)
+			} else {
+				samples, err = b.fetch(fctx, bq)
+			}
 			b.mu.Lock()
-			e.samples, e.err, e.fetched = samples, err, now
+			e.samples, e.stats, e.err, e.fetched = samples, stats, err, now
 			if err != nil && b.cache[k] == e {
 				delete(b.cache, k) // errors are not cached
 			}
@@ -136,6 +157,16 @@ func (b *Baselines) Baseline(ctx context.Context, bq analysis.BaselineQuery) (an
 	}
 	if e.err != nil {
 		return analysis.Baseline{}, e.err
+	}
+	if e.stats != nil {
+		if len(bq.ExcludeDurations) == 0 || e.stats.Sketch == nil {
+			return *e.stats, nil
+		}
+		sk := e.stats.Sketch.Clone()
+		for _, d := range bq.ExcludeDurations {
+			sk.Remove(float64(d))
+		}
+		return analysis.NewSketchBaseline(sk), nil
 	}
 	ds := make([]time.Duration, 0, len(e.samples))
 	for _, s := range e.samples {
@@ -165,6 +196,24 @@ func (b *Baselines) evictLocked(now time.Time) {
 			delete(b.cache, k)
 		}
 	}
+}
+
+// fetchStats merges the operation's latency sketches over the window (of
+// every span kind).
+func (b *Baselines) fetchStats(ctx context.Context, bq analysis.BaselineQuery) (*analysis.Baseline, error) {
+	ctx = query.WithEndpoint(ctx, "clew_baseline")
+	stats, err := b.q.OperationStats(ctx, storage.StatsQuery{Service: bq.Service, Operation: bq.Operation, Range: bq.Range})
+	if err != nil {
+		return nil, fmt.Errorf("statistics of %s %s: %w", bq.Service, bq.Operation, err)
+	}
+	sk := &sketch.Sketch{}
+	for i := range stats {
+		for j := range stats[i].Buckets {
+			sk.Merge(&stats[i].Buckets[j].Latency)
+		}
+	}
+	bl := analysis.NewSketchBaseline(sk)
+	return &bl, nil
 }
 
 // fetch reads the operation's spans from the newest traces of the window.

@@ -76,15 +76,27 @@ func shopTrace(id string, t time.Time, bankMs int, failed bool) []*model.Span {
 	return spans
 }
 
-// countingReader counts the searches that reach storage.
+// countingReader counts the searches that reach storage. It hides the
+// store's optional interfaces, so that the API samples traces.
 type countingReader struct {
-	*memstore.Store
+	storage.Backend
 	finds atomic.Int64
+}
+
+// statsReader is a countingReader that also offers the store's
+// operation statistics.
+type statsReader struct {
+	*countingReader
+	stats storage.StatsReader
+}
+
+func (s *statsReader) OperationStats(ctx context.Context, q storage.StatsQuery) ([]storage.OperationStats, error) {
+	return s.stats.OperationStats(ctx, q)
 }
 
 func (c *countingReader) FindTraces(ctx context.Context, q *storage.Query) ([]storage.TraceSummary, error) {
 	c.finds.Add(1)
-	return c.Store.FindTraces(ctx, q)
+	return c.Backend.FindTraces(ctx, q)
 }
 
 type fixture struct {
@@ -94,11 +106,29 @@ type fixture struct {
 }
 
 // newFixture stores 40 usual shop traces over the last 20 hours (bank
-// 80-119 ms) and one slow, failed trace (bank 900 ms), and serves the API.
+// 80-119 ms) and one slow, failed trace (bank 900 ms), and serves the API
+// from samples of traces.
 func newFixture(t *testing.T, opts clew.Options) *fixture {
 	t.Helper()
-	st := memstore.New()
+	return newFixtureOn(t, memstore.New(), false, opts)
+}
+
+// newStatsFixture is newFixture on a backend with operation statistics.
+func newStatsFixture(t *testing.T, st storage.Backend, opts clew.Options) *fixture {
+	t.Helper()
+	return newFixtureOn(t, st, true, opts)
+}
+
+func newFixtureOn(t *testing.T, st storage.Backend, withStats bool, opts clew.Options) *fixture {
+	t.Helper()
 	for i := range 40 {
+		if fl, ok := st.(storage.Flusher); ok && i == 20 {
+			// The older half is read from the long-term form, the rest
+			// from the head.
+			if err := fl.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
 		id := fmt.Sprintf("%032x", i+1)
 		if err := st.Write(context.Background(), shopTrace(id, now.Add(-time.Duration(i+1)*30*time.Minute), 80+i, false)); err != nil {
 			t.Fatal(err)
@@ -107,8 +137,12 @@ func newFixture(t *testing.T, opts clew.Options) *fixture {
 	if err := st.Write(context.Background(), shopTrace(slowTrace, slowAt, 900, true)); err != nil {
 		t.Fatal(err)
 	}
-	r := &countingReader{Store: st}
-	q := must(query.New(r, query.Options{Now: func() time.Time { return now }}))
+	r := &countingReader{Backend: st}
+	var qr query.Reader = r
+	if withStats {
+		qr = &statsReader{countingReader: r, stats: st.(storage.StatsReader)}
+	}
+	q := must(query.New(qr, query.Options{Now: func() time.Time { return now }}))
 	mux := http.NewServeMux()
 	clew.New(q, opts).Register(mux)
 	srv := httptest.NewServer(mux)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/clew-tracing/clew/internal/storage/local/block"
@@ -40,6 +41,11 @@ type blockHandle struct {
 	b    *block.Block
 	refs atomic.Int64
 	fate atomic.Int32
+
+	// statsMu guards stats, the block's per-minute operation statistics,
+	// loaded on first use (see [blockHandle.statsOf]).
+	statsMu sync.Mutex
+	stats   opStats
 }
 
 // newBlockHandle wraps an open block; the handle starts with the list's

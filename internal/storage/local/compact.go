@@ -162,7 +162,11 @@ func (c *Compactor) Write(ctx context.Context, sources []*block.Block) (_ block.
 		ids[i] = m.ID
 		level = max(level, m.Level+1)
 	}
-	w, err := block.NewWriter(c.parent, block.WriteOptions{Level: level, Sources: ids})
+	// NB: the output's statistics are recomputed from the spans written
+	// rather than summed from the sources', so that a span stored in two
+	// sources counts once, as it is written once.
+	stats := opStats{}
+	w, err := block.NewWriter(c.parent, block.WriteOptions{Level: level, Sources: ids, ExtraFiles: blockStatsFiles(func() opStats { return stats })})
 	if err != nil {
 		return block.Meta{}, fmt.Errorf("local: compact: %w", err)
 	}
@@ -209,6 +213,7 @@ func (c *Compactor) Write(ctx context.Context, sources []*block.Block) (_ block.
 			if err := w.Append(s); err != nil {
 				return block.Meta{}, fmt.Errorf("local: compact: %w", err)
 			}
+			stats.add(s, s.Service())
 		}
 		clear(trace)
 	}

@@ -182,7 +182,7 @@ func (db *DB) persistFlushing(ctx context.Context) error {
 // writeHeadBlock streams a head into a new level-0 block, trace by trace
 // in trace-ID order.
 func (db *DB) writeHeadBlock(ctx context.Context, h *Head) (_ block.Meta, err error) {
-	w, err := block.NewWriter(db.blocksDir, block.WriteOptions{Level: 0})
+	w, err := block.NewWriter(db.blocksDir, block.WriteOptions{Level: 0, ExtraFiles: blockStatsFiles(h.statsCopy)})
 	if err != nil {
 		return block.Meta{}, fmt.Errorf("local: new block: %w", err)
 	}

@@ -46,6 +46,18 @@
 // then fetches each trace found once, asking each block for all of them at
 // once so that a row group holding several is decoded once.
 //
+// # Operation statistics
+//
+// The head also keeps, per (service, span name, kind, minute of start),
+// the calls, errors and a latency sketch, updated on append under its lock
+// (so WAL replay rebuilds them). A cut writes them into the block as the
+// extra file "stats"; a compaction recomputes them from the deduplicated
+// spans it writes; a block without the file has them computed once from
+// its spans and kept in memory. [DB.OperationStats] merges the heads' and
+// the overlapping blocks' cells. Unlike trace reads it cannot deduplicate
+// across parts: a span both in a block and replayed into the head after a
+// crash counts twice until compaction merges them.
+//
 // # Compaction and retention
 //
 // A [Compactor] plans merges of the blocks that end in the same completed

@@ -53,6 +53,8 @@ type Head struct {
 	// attrs is the bounded attribute catalog.
 	attrs      map[storage.AttributeName]*attrValues
 	attrValues int // values remembered over all attrs
+	// stats are the per-minute operation statistics of the head's spans.
+	stats opStats
 	// noted counts the spans noted in the catalog, for value sampling;
 	// lastOps and lastKeys cache recent catalog entries (head_catalog.go).
 	noted       uint64
@@ -150,6 +152,7 @@ func NewHead() *Head {
 		byService:  make(map[string][]*headTrace),
 		operations: make(map[storage.Operation]struct{}),
 		attrs:      make(map[storage.AttributeName]*attrValues),
+		stats:      make(opStats),
 	}
 }
 

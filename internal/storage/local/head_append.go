@@ -66,6 +66,7 @@ func (h *Head) append(spans []*model.Span, now time.Time) {
 		t.add(s)
 		h.spans = append(h.spans, s)
 		h.noteSpan(s, svc, &seen)
+		h.stats.add(s, svc)
 	}
 	h.count.Store(int64(len(h.spans)))
 	h.bytes.Add(size)

@@ -295,3 +295,14 @@ func (s *Store) Close() error {
 	s.traces = nil
 	return nil
 }
+
+var _ storage.StatsReader = (*Store)(nil)
+
+// OperationStats computes the statistics by scanning every span.
+func (s *Store) OperationStats(ctx context.Context, q storage.StatsQuery) ([]storage.OperationStats, error) {
+	b := storage.NewStatsBuilder(q)
+	if err := s.each(b.AddSpan); err != nil {
+		return nil, err
+	}
+	return b.Result(), nil
+}

@@ -20,8 +20,9 @@
 // span ID), the semantics of every condition of a
 // [storage.Query] (and FindTracesFull, for a backend that implements
 // [storage.FullTraceFinder]), the catalog, service dependencies, traces whose spans
-// arrive minutes apart, concurrent writers and readers, restarts and
-// read-your-writes.
+// arrive minutes apart, per-operation statistics (for a backend that
+// implements [storage.StatsReader]: exact counts, quantiles within 2%),
+// concurrent writers and readers, restarts and read-your-writes.
 //
 // The search, catalog and dependency checks are scripts in testdata/*.test,
 // embedded in the package so that a backend in any directory runs the same

@@ -57,6 +57,9 @@ func Run(t *testing.T, f Factory, opts Options) {
 	t.Run("CatalogLimit", s.testCatalogLimit)
 	t.Run("Dependencies", func(t *testing.T) { s.runScripts(t, "dependencies") })
 	t.Run("SpansMinutesApart", s.testSpansMinutesApart)
+	if _, ok := probeStats(t, f); ok {
+		t.Run("OperationStats", s.testOperationStats)
+	}
 	t.Run("Concurrent", s.testConcurrent)
 	t.Run("Restart", s.testRestart)
 	t.Run("Durability", s.testDurability)

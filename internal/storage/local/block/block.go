@@ -167,6 +167,33 @@ func (b *Block) checkMeta() error {
 	return nil
 }
 
+// ErrNoFile is returned by [Block.ReadFile] for a file the block's meta
+// does not list.
+var ErrNoFile = errors.New("block: no such file")
+
+// ReadFile returns the contents of an extra file written with
+// [WriteOptions.ExtraFiles], checked against its size and CRC-32C in
+// meta.json: ErrNoFile when the block has no such file, a
+// [CorruptionError] when it does not match. The bytes are the caller's.
+func (b *Block) ReadFile(name string) ([]byte, error) {
+	switch name {
+	case DataFile, DictFile, IndexFile, BloomFile, MetaFile:
+		return nil, fmt.Errorf("block: %s is not an extra file", name)
+	}
+	fm, ok := b.meta.file(name)
+	if !ok {
+		return nil, ErrNoFile
+	}
+	c, err := os.ReadFile(filepath.Join(b.dir, name))
+	if err != nil {
+		return nil, &CorruptionError{Dir: b.dir, File: name, Err: err}
+	}
+	if int64(len(c)) != fm.Bytes || crc32c(c) != fm.CRC32C {
+		return nil, &CorruptionError{Dir: b.dir, File: name, Err: errChecksum}
+	}
+	return c, nil
+}
+
 // Meta returns the block's metadata.
 func (b *Block) Meta() Meta { return b.meta }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -30,6 +31,39 @@ type WriteOptions struct {
 	// boundary after this many spans; a single trace longer than twice this
 	// is split across row groups so that memory stays bounded.
 	RowGroupSpans int
+	// ExtraFiles, when set, is called by Finish once every span has been
+	// appended; the files it returns are written into the block beside
+	// its own and listed in Meta.Files with their size and CRC-32C. They
+	// hold data the block does not interpret (the engine's per-minute
+	// operation statistics, which a compaction computes from the spans
+	// it writes). Names must be plain and not clash with the block's own
+	// files. Readers get them back with [Block.ReadFile].
+	ExtraFiles func() []ExtraFile
+}
+
+// checkExtraFiles reports extra files that cannot be written.
+func checkExtraFiles(fs []ExtraFile) error {
+	for i, f := range fs {
+		switch f.Name {
+		case "", ".", "..", DataFile, DictFile, IndexFile, BloomFile, MetaFile:
+			return fmt.Errorf("block: extra file name %q is reserved", f.Name)
+		}
+		if strings.ContainsAny(f.Name, `/\`) {
+			return fmt.Errorf("block: extra file name %q is not plain", f.Name)
+		}
+		for _, g := range fs[:i] {
+			if g.Name == f.Name {
+				return fmt.Errorf("block: extra file %q given twice", f.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// ExtraFile is a file written into a block on behalf of its user.
+type ExtraFile struct {
+	Name string
+	Data []byte
 }
 
 // Validate reports options that cannot be used.
@@ -371,14 +405,34 @@ func (w *Writer) finish() (Meta, error) {
 		},
 	}
 	meta.Bytes = w.off + int64(len(dict)) + int64(len(index)) + int64(len(bloomFile))
+	files := []struct {
+		name string
+		b    []byte
+	}{{DictFile, dict}, {IndexFile, index}, {BloomFile, bloomFile}}
+	var extra []ExtraFile
+	if w.opts.ExtraFiles != nil {
+		extra = w.opts.ExtraFiles()
+		if err := checkExtraFiles(extra); err != nil {
+			return Meta{}, err
+		}
+	}
+	for _, f := range extra {
+		meta.Files = append(meta.Files, FileMeta{Name: f.Name, Bytes: int64(len(f.Data)), CRC32C: crc32c(f.Data)})
+		meta.Bytes += int64(len(f.Data))
+		files = append(files, struct {
+			name string
+			b    []byte
+		}{f.Name, f.Data})
+	}
 	mj, err := marshalMeta(meta)
 	if err != nil {
 		return Meta{}, fmt.Errorf("block: meta: %w", err)
 	}
-	for _, f := range []struct {
+	files = append(files, struct {
 		name string
 		b    []byte
-	}{{DictFile, dict}, {IndexFile, index}, {BloomFile, bloomFile}, {MetaFile, mj}} {
+	}{MetaFile, mj})
+	for _, f := range files {
 		if err := writeFileSync(filepath.Join(w.tmp, f.name), f.b); err != nil {
 			return Meta{}, err
 		}

@@ -1,0 +1,277 @@
+package local
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/sketch"
+	"github.com/clew-tracing/clew/internal/storage"
+	"github.com/clew-tracing/clew/internal/storage/local/block"
+)
+
+// The engine keeps per-operation statistics (calls, errors and a latency
+// sketch) per minute of span start: the head updates them on append, a
+// cut writes them into the block as the extra file [statsFile], and a
+// compaction recomputes them from the spans it writes (so that a span
+// stored twice across blocks is counted once there, as reads return it
+// once). A block written without the file has its statistics computed
+// once from its spans and kept in memory.
+const (
+	// statsFile is the name of a block's statistics file.
+	statsFile = "stats"
+	// statsMagic and statsVersion open the statistics file.
+	statsMagic   = "CLWS"
+	statsVersion = 1
+	// statsResolution is the width of the statistics' time cells.
+	statsResolution = uint64(storage.StatsResolution)
+)
+
+// statsKey is one cell of statistics: an operation in one minute.
+type statsKey struct {
+	service, name string
+	kind          model.SpanKind
+	minute        uint64 // Unix nanoseconds at the minute's start
+}
+
+// statsCell accumulates the spans of one statsKey.
+type statsCell struct {
+	calls, errors uint64
+	latency       sketch.Sketch
+}
+
+// opStats maps cells to their statistics. It is not safe for concurrent
+// use; the head guards its own with its lock.
+type opStats map[statsKey]*statsCell
+
+// add counts a span.
+func (m opStats) add(s *model.Span, svc string) {
+	k := statsKey{service: svc, name: s.Name, kind: s.Kind, minute: s.StartUnixNano - s.StartUnixNano%statsResolution}
+	c := m[k]
+	if c == nil {
+		c = &statsCell{}
+		m[k] = c
+	}
+	c.calls++
+	if s.StatusCode == model.StatusError {
+		c.errors++
+	}
+	c.latency.Add(float64(s.Duration()))
+}
+
+// addTo merges the cells of m that overlap q's range into b. A cell counts
+// whole: its spans are put in the bucket holding the later of the cell's
+// start and the range's start.
+func (m opStats) addTo(b *storage.StatsBuilder, q storage.StatsQuery) {
+	for k, c := range m {
+		if !q.Range.Overlaps(k.minute, k.minute+statsResolution-1) || !b.Matches(k.service, k.name) {
+			continue
+		}
+		b.AddBucket(k.service, k.name, k.kind, max(k.minute, q.Range.Start), c.calls, c.errors, &c.latency)
+	}
+}
+
+// sortedKeys returns the keys in file order.
+func (m opStats) sortedKeys() []statsKey {
+	keys := make([]statsKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b statsKey) int {
+		return cmp.Or(cmp.Compare(a.service, b.service), cmp.Compare(a.name, b.name), cmp.Compare(a.kind, b.kind), cmp.Compare(a.minute, b.minute))
+	})
+	return keys
+}
+
+// marshal encodes the statistics file (see docs/storage-format.md):
+//
+//	magic "CLWS" | version u8 | uvarint(cells) | cell...
+//	cell: uvarint(len) service | uvarint(len) name | kind u8 |
+//	      uvarint(minute) | uvarint(calls) | uvarint(errors) |
+//	      uvarint(len) sketch
+//
+// where minute counts minutes since the Unix epoch and sketch is
+// [sketch.Sketch.AppendBinary]. Cells are sorted by service, name, kind
+// and minute. The block's meta.json holds the file's size and CRC-32C.
+func (m opStats) marshal() []byte {
+	dst := append([]byte(statsMagic), statsVersion)
+	dst = binary.AppendUvarint(dst, uint64(len(m)))
+	var sk []byte
+	for _, k := range m.sortedKeys() {
+		c := m[k]
+		dst = binary.AppendUvarint(dst, uint64(len(k.service)))
+		dst = append(dst, k.service...)
+		dst = binary.AppendUvarint(dst, uint64(len(k.name)))
+		dst = append(dst, k.name...)
+		dst = append(dst, byte(k.kind))
+		dst = binary.AppendUvarint(dst, k.minute/statsResolution)
+		dst = binary.AppendUvarint(dst, c.calls)
+		dst = binary.AppendUvarint(dst, c.errors)
+		sk = c.latency.AppendBinary(sk[:0])
+		dst = binary.AppendUvarint(dst, uint64(len(sk)))
+		dst = append(dst, sk...)
+	}
+	return dst
+}
+
+var errStatsMalformed = errors.New("malformed statistics file")
+
+// unmarshalStats decodes a statistics file written by marshal.
+func unmarshalStats(b []byte) (opStats, error) {
+	if len(b) < len(statsMagic)+1 || string(b[:len(statsMagic)]) != statsMagic {
+		return nil, errStatsMalformed
+	}
+	if b[len(statsMagic)] != statsVersion {
+		return nil, fmt.Errorf("%w: version %d", errStatsMalformed, b[len(statsMagic)])
+	}
+	b = b[len(statsMagic)+1:]
+	bad := false
+	uv := func() uint64 {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			bad = true
+			return 0
+		}
+		b = b[n:]
+		return v
+	}
+	bytesN := func() []byte {
+		n := uv()
+		if bad || n > uint64(len(b)) {
+			bad = true
+			return nil
+		}
+		v := b[:n]
+		b = b[n:]
+		return v
+	}
+	n := uv()
+	if bad || n > uint64(len(b)) {
+		return nil, errStatsMalformed
+	}
+	m := make(opStats, n)
+	for range n {
+		var k statsKey
+		k.service = string(bytesN())
+		k.name = string(bytesN())
+		if bad || len(b) == 0 {
+			return nil, errStatsMalformed
+		}
+		k.kind = model.SpanKind(b[0])
+		b = b[1:]
+		k.minute = uv() * statsResolution
+		c := &statsCell{calls: uv(), errors: uv()}
+		sk := bytesN()
+		if bad {
+			return nil, errStatsMalformed
+		}
+		if err := c.latency.UnmarshalBinary(sk); err != nil {
+			return nil, fmt.Errorf("%w: %v", errStatsMalformed, err)
+		}
+		m[k] = c
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%w: trailing bytes", errStatsMalformed)
+	}
+	return m, nil
+}
+
+// blockStatsFiles returns the extra-file hook that writes st into a block.
+func blockStatsFiles(st func() opStats) func() []block.ExtraFile {
+	return func() []block.ExtraFile {
+		return []block.ExtraFile{{Name: statsFile, Data: st().marshal()}}
+	}
+}
+
+// statsOf returns the block's statistics: from its statistics file, or,
+// for a block written without one, from its spans, computed once and kept.
+func (h *blockHandle) statsOf(ctx context.Context) (opStats, error) {
+	h.statsMu.Lock()
+	defer h.statsMu.Unlock()
+	if h.stats != nil {
+		return h.stats, nil
+	}
+	c, err := h.b.ReadFile(statsFile)
+	switch {
+	case err == nil:
+		st, err := unmarshalStats(c)
+		if err != nil {
+			return nil, &block.CorruptionError{Dir: h.dir, File: statsFile, Err: err}
+		}
+		h.stats = st
+	case errors.Is(err, block.ErrNoFile):
+		st := opStats{}
+		for s, err := range h.b.Spans(ctx) {
+			if err != nil {
+				return nil, err
+			}
+			st.add(s, s.Service())
+		}
+		h.stats = st
+	default:
+		return nil, err
+	}
+	return h.stats, nil
+}
+
+var _ storage.StatsReader = (*DB)(nil)
+
+// OperationStats implements [storage.StatsReader] from the per-minute
+// statistics of the heads and of the blocks overlapping q.Range. A minute
+// that overlaps the range counts whole, in the bucket holding the later of
+// its start and q.Range.Start; a Range.Start and Step in whole minutes
+// make the buckets exact. A span stored twice across parts (replayed from
+// the WAL after its block was written) is counted twice until compaction.
+func (db *DB) OperationStats(ctx context.Context, q storage.StatsQuery) ([]storage.OperationStats, error) {
+	if q.Step < 0 {
+		return nil, fmt.Errorf("local: negative step %v", q.Step)
+	}
+	s, err := db.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer db.end(s)
+	b := storage.NewStatsBuilder(q)
+	for _, p := range s.parts {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if !q.Range.Overlaps(p.minTime-p.minTime%statsResolution, p.maxTime) {
+			continue
+		}
+		if p.blk == nil {
+			p.r.(*Head).statsInto(b, q)
+			continue
+		}
+		st, err := p.blk.statsOf(ctx)
+		if err := db.partErr(p, err); err != nil {
+			return nil, err
+		}
+		st.addTo(b, q)
+	}
+	return b.Result(), nil
+}
+
+// statsInto merges the head's statistics overlapping q into b.
+func (h *Head) statsInto(b *storage.StatsBuilder, q storage.StatsQuery) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	h.stats.addTo(b, q)
+}
+
+// statsCopy returns a copy of the head's statistics, for a cut.
+func (h *Head) statsCopy() opStats {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make(opStats, len(h.stats))
+	for k, c := range h.stats {
+		n := &statsCell{calls: c.calls, errors: c.errors}
+		n.latency.Merge(&c.latency)
+		out[k] = n
+	}
+	return out
+}

@@ -1,0 +1,192 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/storage"
+	"github.com/clew-tracing/clew/internal/storage/local/block"
+)
+
+// statsQueries are minute-aligned queries over the test data, which lies
+// within the hour after testEpoch.
+func statsQueries(svc, op string) []storage.StatsQuery {
+	r := storage.TimeRange{Start: uint64(testEpoch.UnixNano()), End: uint64(testEpoch.Add(time.Hour).UnixNano())}
+	return []storage.StatsQuery{
+		{Range: r},
+		{Range: r, Step: time.Minute},
+		{Range: r, Step: 5 * time.Minute},
+		{Service: svc, Range: r, Step: 2 * time.Minute},
+		{Service: svc, Operation: op, Range: storage.TimeRange{Start: r.Start + uint64(3*time.Minute), End: r.Start + uint64(7*time.Minute) - 1}},
+	}
+}
+
+// checkStats compares the DB's statistics with the memstore's, which are
+// computed from the spans: counts exactly, and quantiles exactly too, as
+// merging sketches loses nothing.
+func checkStats(t *testing.T, when string, db storage.StatsReader, ref storage.StatsReader, qs []storage.StatsQuery) {
+	t.Helper()
+	ctx := context.Background()
+	for _, q := range qs {
+		got, err := db.OperationStats(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: OperationStats(%+v): %v", when, q, err)
+		}
+		want, err := ref.OperationStats(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) || (q.Service == "" && len(want) == 0) {
+			t.Fatalf("%s: %+v: %d operations, want %d (> 0)", when, q, len(got), len(want))
+		}
+		for i := range want {
+			g, w := &got[i], &want[i]
+			if g.Service != w.Service || g.Operation != w.Operation || g.Kind != w.Kind || len(g.Buckets) != len(w.Buckets) {
+				t.Fatalf("%s: %+v: operation %d = %s/%s/%v with %d buckets, want %s/%s/%v with %d",
+					when, q, i, g.Service, g.Operation, g.Kind, len(g.Buckets), w.Service, w.Operation, w.Kind, len(w.Buckets))
+			}
+			for j := range w.Buckets {
+				gb, wb := &g.Buckets[j], &w.Buckets[j]
+				if gb.StartUnixNano != wb.StartUnixNano || gb.Calls != wb.Calls || gb.Errors != wb.Errors {
+					t.Fatalf("%s: %s/%s bucket %d = %d/%d/%d, want %d/%d/%d", when, w.Service, w.Operation, j,
+						gb.StartUnixNano, gb.Calls, gb.Errors, wb.StartUnixNano, wb.Calls, wb.Errors)
+				}
+				for _, p := range []float64{0.5, 0.95, 0.99} {
+					if a, b := gb.Latency.Quantile(p), wb.Latency.Quantile(p); a != b {
+						t.Fatalf("%s: %s/%s bucket %d q%v = %v, want %v", when, w.Service, w.Operation, j, p, a, b)
+					}
+				}
+			}
+		}
+	}
+}
+
+// The statistics are the same from the head, from blocks, after
+// compaction and after a restart (the block files), and after a crash
+// (the WAL replayed into the head).
+func TestOperationStatsLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	clock := newFakeClock(testEpoch.Add(time.Minute))
+	db := openManual(t, dir, testOptions(clock))
+	ctx := context.Background()
+
+	var all []*model.Span
+	spans := gen(31, 60, 6, testEpoch.Add(time.Minute))
+	qs := statsQueries(spans[0].Service(), spans[0].Name)
+	for i := range 3 {
+		part := shiftSpans(spans[i*20*6:(i+1)*20*6], time.Duration(i)*3*time.Minute)
+		all = append(all, part...)
+		mustWrite(t, db, part)
+		checkStats(t, "head", db, reference(t, all), qs)
+		mustFlush(t, db)
+		checkStats(t, "blocks", db, reference(t, all), qs)
+		clock.Advance(3 * time.Minute)
+	}
+	ref := reference(t, all)
+	db.mu.RLock()
+	for _, h := range db.blocks {
+		if _, err := h.b.ReadFile(statsFile); err != nil {
+			t.Errorf("block %s: stats file: %v", h.meta.ID, err)
+		}
+	}
+	db.mu.RUnlock()
+
+	clock.Advance(20 * time.Minute)
+	if err := db.compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(blockIDs(db)); n != 1 {
+		t.Fatalf("%d blocks after compaction, want 1", n)
+	}
+	checkStats(t, "compacted", db, ref, qs)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = openManual(t, dir, testOptions(clock))
+	checkStats(t, "reopened", db, ref, qs)
+
+	// Spans only in the WAL come back into the head's statistics.
+	late := gen(32, 10, 4, testEpoch.Add(30*time.Minute))
+	mustWrite(t, db, late)
+	crash(t, db)
+	db = openManual(t, dir, testOptions(clock))
+	checkStats(t, "replayed", db, reference(t, all, late), statsQueries(late[0].Service(), late[0].Name))
+}
+
+// A block written without a statistics file stays readable: its
+// statistics are computed from its spans.
+func TestOperationStatsBlockWithoutFile(t *testing.T) {
+	dir := t.TempDir()
+	spans := gen(33, 30, 5, testEpoch.Add(2*time.Minute))
+	blocks := filepath.Join(dir, blocksDirName)
+	if err := os.MkdirAll(blocks, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := block.Write(blocks, spans, block.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	clock := newFakeClock(testEpoch.Add(10 * time.Minute))
+	db := openManual(t, dir, testOptions(clock))
+	db.mu.RLock()
+	_, err := db.blocks[0].b.ReadFile(statsFile)
+	db.mu.RUnlock()
+	if !errors.Is(err, block.ErrNoFile) {
+		t.Fatalf("block has a stats file (err %v)", err)
+	}
+	checkStats(t, "scanned", db, reference(t, spans), statsQueries(spans[0].Service(), spans[0].Name))
+	// Twice: the second read uses the cached statistics.
+	checkStats(t, "cached", db, reference(t, spans), statsQueries(spans[0].Service(), spans[0].Name))
+}
+
+func TestStatsFileRoundTrip(t *testing.T) {
+	st := opStats{}
+	for _, s := range gen(34, 20, 5, testEpoch) {
+		st.add(s, s.Service())
+	}
+	b := st.marshal()
+	got, err := unmarshalStats(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(st) {
+		t.Fatalf("%d cells, want %d", len(got), len(st))
+	}
+	for k, c := range st {
+		g := got[k]
+		if g == nil || g.calls != c.calls || g.errors != c.errors || g.latency.Count() != c.latency.Count() || g.latency.Quantile(0.9) != c.latency.Quantile(0.9) {
+			t.Fatalf("cell %+v differs", k)
+		}
+	}
+	for _, bad := range [][]byte{nil, []byte("CLWS"), append([]byte("CLWS\x02"), b[5:]...), b[:len(b)-1], append(slices.Clone(b), 0)} {
+		if _, err := unmarshalStats(bad); err == nil {
+			t.Errorf("unmarshalStats(%d bytes) accepted a malformed file", len(bad))
+		}
+	}
+}
+
+// A block whose statistics file fails its checksum is quarantined like
+// any corrupt block, and the query goes on with the rest.
+func TestOperationStatsCorruptFileQuarantined(t *testing.T) {
+	dir := t.TempDir()
+	clock := newFakeClock(testEpoch.Add(10 * time.Minute))
+	db := openManual(t, dir, testOptions(clock))
+	bad := gen(35, 10, 4, testEpoch.Add(time.Minute))
+	mustWrite(t, db, bad)
+	mustFlush(t, db)
+	badID := blockIDs(db)[0]
+	good := gen(36, 10, 4, testEpoch.Add(5*time.Minute))
+	mustWrite(t, db, good)
+	flipByte(t, filepath.Join(db.blocksDir, badID, statsFile))
+
+	checkStats(t, "corrupt", db, reference(t, good), statsQueries(good[0].Service(), good[0].Name))
+	if ids := blockIDs(db); slices.Contains(ids, badID) {
+		t.Errorf("block %s still served: %v", badID, ids)
+	}
+}

@@ -1,0 +1,159 @@
+package storagetest
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/storage"
+)
+
+// testOperationStats checks storage.StatsReader against statistics
+// computed from the written spans: calls and errors exactly, quantiles
+// within 2% of the exact ones (nearest rank). Ranges and steps are whole minutes, the
+// resolution a backend may keep statistics at. It runs before and after
+// a flush, so that both of a backend's forms are checked.
+func (s *suite) testOperationStats(t *testing.T) {
+	ctx := context.Background()
+	h := s.open(t, t.TempDir())
+	sr, ok := h.Backend.(storage.StatsReader)
+	if !ok {
+		t.Skip("backend does not implement storage.StatsReader")
+	}
+	base := s.opts.baseTime().Truncate(time.Minute)
+	n := 300
+	if s.opts.SkipSlow {
+		n = 60
+	}
+	spans := GenerateTraces(7, n, 8, base)
+	h.write(ctx, spans)
+	r := spanRange(spans)
+	start := r.Start - r.Start%uint64(time.Minute)
+	queries := []storage.StatsQuery{
+		{Range: storage.TimeRange{Start: start, End: r.End}},
+		{Range: storage.TimeRange{Start: start, End: r.End}, Step: time.Minute},
+		{Range: storage.TimeRange{Start: start, End: r.End}, Step: 5 * time.Minute},
+		{Service: spans[0].Service(), Range: storage.TimeRange{Start: start, End: r.End}, Step: 2 * time.Minute},
+		{Service: spans[0].Service(), Operation: spans[0].Name, Range: storage.TimeRange{Start: start + uint64(time.Minute), End: start + uint64(3*time.Minute) - 1}},
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, q := range queries {
+			got, err := sr.OperationStats(ctx, q)
+			if err != nil {
+				t.Fatalf("%s: OperationStats(%+v): %v", when, q, err)
+			}
+			compareStats(t, when, q, got, expectedStats(spans, q))
+		}
+	}
+	check("before flush")
+	if h.flush(ctx) {
+		check("after flush")
+	}
+}
+
+type exactBucket struct {
+	start         uint64
+	calls, errors uint64
+	durations     []float64
+}
+
+type exactOp struct {
+	service, name string
+	kind          model.SpanKind
+	buckets       []*exactBucket
+}
+
+func expectedStats(spans []*model.Span, q storage.StatsQuery) []*exactOp {
+	type key struct {
+		service, name string
+		kind          model.SpanKind
+	}
+	ops := map[key]map[uint64]*exactBucket{}
+	for _, sp := range spans {
+		svc := sp.Service()
+		if (q.Service != "" && svc != q.Service) || (q.Operation != "" && sp.Name != q.Operation) || !q.Range.Contains(sp.StartUnixNano) {
+			continue
+		}
+		k := key{svc, sp.Name, sp.Kind}
+		if ops[k] == nil {
+			ops[k] = map[uint64]*exactBucket{}
+		}
+		st := q.BucketStart(sp.StartUnixNano)
+		b := ops[k][st]
+		if b == nil {
+			b = &exactBucket{start: st}
+			ops[k][st] = b
+		}
+		b.calls++
+		if sp.StatusCode == model.StatusError {
+			b.errors++
+		}
+		b.durations = append(b.durations, float64(sp.Duration()))
+	}
+	var out []*exactOp
+	for k, m := range ops {
+		op := &exactOp{service: k.service, name: k.name, kind: k.kind}
+		for _, b := range m {
+			slices.Sort(b.durations)
+			op.buckets = append(op.buckets, b)
+		}
+		slices.SortFunc(op.buckets, func(a, b *exactBucket) int { return cmp.Compare(a.start, b.start) })
+		out = append(out, op)
+	}
+	slices.SortFunc(out, func(a, b *exactOp) int {
+		return cmp.Or(cmp.Compare(a.service, b.service), cmp.Compare(a.name, b.name), cmp.Compare(a.kind, b.kind))
+	})
+	return out
+}
+
+func compareStats(t *testing.T, when string, q storage.StatsQuery, got []storage.OperationStats, want []*exactOp) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: OperationStats(%+v): %d operations, want %d", when, q, len(got), len(want))
+		return
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Service != w.service || g.Operation != w.name || g.Kind != w.kind {
+			t.Errorf("%s: operation %d = %s/%s/%v, want %s/%s/%v", when, i, g.Service, g.Operation, g.Kind, w.service, w.name, w.kind)
+			continue
+		}
+		if len(g.Buckets) != len(w.buckets) {
+			t.Errorf("%s: %s/%s/%v (step %v): %d buckets, want %d", when, w.service, w.name, w.kind, q.Step, len(g.Buckets), len(w.buckets))
+			continue
+		}
+		for j, wb := range w.buckets {
+			gb := &g.Buckets[j]
+			if gb.StartUnixNano != wb.start || gb.Calls != wb.calls || gb.Errors != wb.errors || gb.Latency.Count() != wb.calls {
+				t.Errorf("%s: %s/%s bucket %d = start %d calls %d errors %d, want %d %d %d",
+					when, w.service, w.name, j, gb.StartUnixNano, gb.Calls, gb.Errors, wb.start, wb.calls, wb.errors)
+				continue
+			}
+			for _, qq := range []float64{0.5, 0.95, 0.99} {
+				exact := wb.durations[max(int(math.Ceil(qq*float64(len(wb.durations)))), 1)-1]
+				if est := gb.Latency.Quantile(qq); math.Abs(est-exact) > 0.02*exact {
+					t.Errorf("%s: %s/%s bucket %d p%v = %v, want %v within 2%%", when, w.service, w.name, j, qq*100, est, exact)
+				}
+			}
+		}
+	}
+}
+
+// probeStats reports whether the backends f opens implement
+// storage.StatsReader, opening and closing one to find out.
+func probeStats(t *testing.T, f Factory) (storage.StatsReader, bool) {
+	t.Helper()
+	b := f(t, t.TempDir())
+	defer func() {
+		if err := b.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}()
+	sr, ok := b.(storage.StatsReader)
+	return sr, ok
+}
