@@ -62,8 +62,11 @@ func TestAcquireHeldDuringBlockedWrite(t *testing.T) {
 			done <- err
 			return
 		}
-		defer release()
-		done <- in.Consume(context.Background(), &Batch{Protocol: "test", Spans: []*model.Span{validSpan(1)}})
+		err = in.Consume(context.Background(), &Batch{Protocol: "test", Spans: []*model.Span{validSpan(1)}})
+		// NB: release before reporting, or the test's next Acquire can
+		// run before a deferred release and see the budget still taken.
+		release()
+		done <- err
 	}()
 	<-w.entered
 	if _, err := in.Acquire(80); !errors.Is(err, ErrOverloaded) {
