@@ -59,10 +59,14 @@ func main() {
 	}
 }
 
-// template is one encoded request and the offsets of every trace ID in it.
+// template is one encoded request, the offsets of every trace ID in it,
+// and the offsets of every timestamp (fixed64), so that each replay can
+// carry fresh IDs and current times.
 type template struct {
 	raw     []byte
 	offsets [][]int // offsets[i]: positions of trace i's ID bytes
+	stamps  []int   // positions of start and end timestamps
+	built   time.Time
 }
 
 // buildTemplate encodes a request of realistic spans: a few services and
@@ -74,6 +78,7 @@ func buildTemplate(r *rand.Rand, batch, perTrace int) template {
 	td := ptrace.NewTraces()
 	markers := make([][16]byte, nTraces)
 	now := time.Now()
+	stamps := map[uint64]bool{}
 	for ti := 0; ti < nTraces; ti++ {
 		binary.BigEndian.PutUint64(markers[ti][:8], r.Uint64()|1<<63)
 		binary.BigEndian.PutUint64(markers[ti][8:], r.Uint64())
@@ -94,9 +99,14 @@ func buildTemplate(r *rand.Rand, batch, perTrace int) template {
 			parent = sid
 			sp.SetName(ops[(ti+si)%len(ops)])
 			sp.SetKind(ptrace.SpanKind(2 + si%2))
-			start := now.Add(time.Duration(si) * time.Millisecond)
+			// Traces of one request start a microsecond apart, so that
+			// "newest first" is decided by time, not by trace-ID ties.
+			start := now.Add(time.Duration(ti)*time.Microsecond + time.Duration(si)*time.Millisecond)
+			end := start.Add(time.Duration(1+r.IntN(50_000)) * time.Microsecond)
 			sp.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
-			sp.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Duration(1+r.IntN(50_000)) * time.Microsecond)))
+			sp.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
+			stamps[uint64(start.UnixNano())] = true
+			stamps[uint64(end.UnixNano())] = true
 			a := sp.Attributes()
 			a.PutStr("http.method", []string{"GET", "POST"}[si%2])
 			a.PutInt("http.status_code", []int64{200, 200, 200, 404, 500}[r.IntN(5)])
@@ -117,7 +127,19 @@ func buildTemplate(r *rand.Rand, batch, perTrace int) template {
 	if err != nil {
 		panic(err)
 	}
-	t := template{raw: raw, offsets: make([][]int, nTraces)}
+	t := template{raw: raw, offsets: make([][]int, nTraces), built: now}
+	for v := range stamps {
+		var enc [8]byte
+		binary.LittleEndian.PutUint64(enc[:], v)
+		for off := 0; ; {
+			i := bytes.Index(raw[off:], enc[:])
+			if i < 0 {
+				break
+			}
+			t.stamps = append(t.stamps, off+i)
+			off += i + 8
+		}
+	}
 	for ti, m := range markers {
 		for off := 0; ; {
 			i := bytes.Index(raw[off:], m[:])
@@ -167,6 +189,10 @@ func send(endpoint string, conns, inflight int, d time.Duration, batch, perTrace
 					t := &tpls[i%len(tpls)]
 					buf = append(buf[:0], t.raw...)
 					first := nextTrace.Add(uint64(len(t.offsets))) - uint64(len(t.offsets))
+					shift := uint64(time.Since(t.built))
+					for _, o := range t.stamps {
+						binary.LittleEndian.PutUint64(buf[o:], binary.LittleEndian.Uint64(buf[o:])+shift)
+					}
 					for ti, offs := range t.offsets {
 						id := traceID(seed, first+uint64(ti))
 						for _, o := range offs {
