@@ -203,7 +203,7 @@ type scriptRunner struct {
 // exec runs one command and returns its output lines and whether the
 // command has output at all.
 func (r *scriptRunner) exec(b *scriptBlock) ([]string, bool, error) {
-	toks, err := tokenize(b.cmd)
+	toks, err := Tokenize(b.cmd)
 	if err != nil {
 		return nil, false, err
 	}

@@ -11,9 +11,10 @@ import (
 	"github.com/clew-tracing/clew/internal/storage"
 )
 
-// tokenize splits a line at spaces outside double quotes; quotes use Go
-// syntax and may start inside a token (name="GET /").
-func tokenize(line string) ([]string, error) {
+// Tokenize splits a test-script line at spaces outside double quotes;
+// quotes use Go syntax and may start inside a token (name="GET /"). The
+// TraceQL suite's scripts share this syntax and this function.
+func Tokenize(line string) ([]string, error) {
 	var toks []string
 	var cur strings.Builder
 	inQuote, escaped, inTok := false, false, false
@@ -147,7 +148,7 @@ func (r *scriptRunner) timeRange(s string) (storage.TimeRange, error) {
 
 // parseSpan builds a span from a load line; see testdata/README.md.
 func (r *scriptRunner) parseSpan(line string) (*model.Span, error) {
-	toks, err := tokenize(line)
+	toks, err := Tokenize(line)
 	if err != nil {
 		return nil, err
 	}

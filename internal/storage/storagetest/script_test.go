@@ -106,18 +106,18 @@ func TestParseScript(t *testing.T) {
 func TestTokenize(t *testing.T) {
 	f := func(in string, want ...string) {
 		t.Helper()
-		got, err := tokenize(in)
+		got, err := Tokenize(in)
 		if err != nil {
-			t.Fatalf("tokenize(%q): %v", in, err)
+			t.Fatalf("Tokenize(%q): %v", in, err)
 		}
 		if !slices.Equal(got, want) {
-			t.Errorf("tokenize(%q) = %q, want %q", in, got, want)
+			t.Errorf("Tokenize(%q) = %q, want %q", in, got, want)
 		}
 	}
 	f("find a=1  b=2", "find", "a=1", "b=2")
 	f(`name="GET /" x=y`, `name="GET /"`, "x=y")
 	f(`msg="a \" b" z`, `msg="a \" b"`, "z")
-	if _, err := tokenize(`a="open`); err == nil {
+	if _, err := Tokenize(`a="open`); err == nil {
 		t.Error("unterminated quote accepted")
 	}
 }

@@ -8,41 +8,8 @@ import (
 	"time"
 
 	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/storage/storagetest"
 )
-
-// tokenize splits a line at spaces outside double quotes (quotes may start
-// inside a token: name="GET /").
-func tokenize(line string) ([]string, error) {
-	var toks []string
-	var cur strings.Builder
-	inQuote, escaped, inTok := false, false, false
-	for _, c := range line {
-		switch {
-		case escaped:
-			escaped = false
-		case inQuote && c == '\\':
-			escaped = true
-		case c == '"':
-			inQuote = !inQuote
-		case !inQuote && (c == ' ' || c == '\t'):
-			if inTok {
-				toks = append(toks, cur.String())
-				cur.Reset()
-				inTok = false
-			}
-			continue
-		}
-		cur.WriteRune(c)
-		inTok = true
-	}
-	if inQuote {
-		return nil, errors.New("unterminated quote")
-	}
-	if inTok {
-		toks = append(toks, cur.String())
-	}
-	return toks, nil
-}
 
 // loader turns load lines into spans, sharing resources and scopes with
 // equal content as SDK exports do.
@@ -90,7 +57,7 @@ func (l *loader) at(offset string) (uint64, error) {
 //	[span.K=V] [resource.K=V] [instrumentation.K=V]
 //	[event=NAME[@OFF]] [event.K=V] [link=TRACE:SPAN] [link.K=V]
 func (l *loader) span(line string) (*model.Span, error) {
-	toks, err := tokenize(line)
+	toks, err := storagetest.Tokenize(line)
 	if err != nil {
 		return nil, err
 	}
