@@ -294,3 +294,32 @@ func (s *Sketch) UnmarshalBinary(b []byte) error {
 	*s = out
 	return nil
 }
+
+// LogGamma is the natural logarithm of the buckets' growth factor: a value
+// v >= 1 falls in bucket ceil(ln(v) / LogGamma). A database that cannot run
+// Go (ClickHouse's materialized views) buckets values with this formula and
+// hands the counts to [FromBins].
+func LogGamma() float64 { return logGamma }
+
+// BinIndex returns the bucket of a value v >= 1 (see [LogGamma]).
+func BinIndex(v float64) int32 { return index(v) }
+
+// FromBins reassembles a sketch from bucket counts kept elsewhere: zeros
+// counts the values below 1, counts[i] the values in bucket idx[i]; sum,
+// min and max are the values' exact aggregates. Buckets may repeat and come
+// in any order; a count of 0 is ignored.
+func FromBins(zeros uint64, idx []int32, counts []uint64, sum, min, max float64) Sketch {
+	var s Sketch
+	for i, n := range counts {
+		if i < len(idx) && n != 0 {
+			s.addBin(idx[i], n)
+			s.count += n
+		}
+	}
+	s.zeros = zeros
+	s.count += zeros
+	if s.count > 0 {
+		s.sum, s.min, s.max = sum, min, max
+	}
+	return s
+}

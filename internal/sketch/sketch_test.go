@@ -153,3 +153,40 @@ func TestRemoveAndClone(t *testing.T) {
 		t.Errorf("original changed: max quantile %v", got)
 	}
 }
+
+func TestFromBinsMatchesAdd(t *testing.T) {
+	var want Sketch
+	zeros := uint64(0)
+	counts := map[int32]uint64{}
+	sum, lo, hi := 0.0, math.Inf(1), 0.0
+	for i := range 5000 {
+		v := float64((i * 7919) % 100_000)
+		want.Add(v)
+		sum += v
+		lo, hi = min(lo, v), max(hi, v)
+		if v < 1 {
+			zeros++
+			continue
+		}
+		counts[int32(math.Ceil(math.Log(v)/LogGamma()))]++
+	}
+	var idx []int32
+	var ns []uint64
+	for i, n := range counts {
+		idx = append(idx, i)
+		ns = append(ns, n)
+	}
+	got := FromBins(zeros, idx, ns, sum, lo, hi)
+	if got.Count() != want.Count() || got.Sum() != want.Sum() || got.Min() != want.Min() || got.Max() != want.Max() {
+		t.Fatalf("aggregates: got %d/%v/%v/%v, want %d/%v/%v/%v", got.Count(), got.Sum(), got.Min(), got.Max(),
+			want.Count(), want.Sum(), want.Min(), want.Max())
+	}
+	for _, q := range []float64{0.01, 0.5, 0.9, 0.99, 0.999} {
+		if g, w := got.Quantile(q), want.Quantile(q); g != w {
+			t.Errorf("q%v: got %v, want %v", q, g, w)
+		}
+	}
+	if e := FromBins(0, nil, nil, 1, 2, 3); e.Count() != 0 || e.Quantile(0.5) != 0 {
+		t.Errorf("empty FromBins: count %d", e.Count())
+	}
+}

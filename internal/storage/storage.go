@@ -95,10 +95,11 @@ type FullTraceFinder interface {
 	FindTracesFull(ctx context.Context, q *Query) (traces []*model.Trace, sums []TraceSummary, err error)
 }
 
-// StatsReader is implemented by backends that keep per-operation call
-// statistics (RED metrics: rate, errors, duration). The query layer uses
-// it for RED metrics and latency baselines when the backend implements it,
-// and samples traces otherwise.
+// StatsReader is implemented by backends that keep call statistics (RED
+// metrics: rate, errors, duration) per operation and per service edge.
+// The query layer uses it for RED metrics, latency baselines and the
+// service graph when the backend implements it, and samples traces
+// otherwise.
 type StatsReader interface {
 	// OperationStats returns, for each (service, span name, kind) that
 	// has spans starting in q.Range and matches q.Service and q.Operation
@@ -115,4 +116,16 @@ type StatsReader interface {
 	// StatsResolution get exact buckets.
 	// The result is owned by the caller. Safe for concurrent use.
 	OperationStats(ctx context.Context, q StatsQuery) ([]OperationStats, error)
+
+	// EdgeStats returns, for each caller→callee pair of services with
+	// child spans starting in q.Range (edges as Dependencies finds them:
+	// a span whose parent span belongs to another service), the child
+	// spans' call counts, error counts and durations in buckets of
+	// q.Step, under the bucketing and resolution rules of
+	// OperationStats. q.Service, when set, keeps the edges with that
+	// service at either end; q.Operation is ignored. Results are sorted by
+	// parent then child. A backend may count an edge late (a span whose
+	// parent has not arrived yet has no edge) but counts each child span
+	// once. The result is owned by the caller. Safe for concurrent use.
+	EdgeStats(ctx context.Context, q StatsQuery) ([]EdgeStats, error)
 }

@@ -59,29 +59,21 @@ type DependencyKey struct{ Parent, Child string }
 // per child span and as an error when the child failed. Only children that
 // start in r count.
 func AddDependencies(acc map[DependencyKey]*Dependency, spans []*model.Span, r TimeRange) {
-	byID := make(map[model.SpanID]*model.Span, len(spans))
-	for _, s := range spans {
-		byID[s.SpanID] = s
-	}
-	for _, s := range spans {
-		if s.IsRoot() || !r.Contains(s.StartUnixNano) {
-			continue
+	ForEachEdge(spans, func(p, c *model.Span) {
+		if !r.Contains(c.StartUnixNano) {
+			return
 		}
-		p, ok := byID[s.ParentSpanID]
-		if !ok || p.Service() == s.Service() {
-			continue
-		}
-		k := DependencyKey{p.Service(), s.Service()}
+		k := DependencyKey{p.Service(), c.Service()}
 		d := acc[k]
 		if d == nil {
 			d = &Dependency{Parent: k.Parent, Child: k.Child}
 			acc[k] = d
 		}
 		d.CallCount++
-		if s.StatusCode == model.StatusError {
+		if c.StatusCode == model.StatusError {
 			d.ErrorCount++
 		}
-	}
+	})
 }
 
 // SortedDependencies flattens acc, sorted by parent then child.

@@ -46,6 +46,9 @@ type blockHandle struct {
 	// loaded on first use (see [blockHandle.statsOf]).
 	statsMu sync.Mutex
 	stats   opStats
+	// edges are the block's per-minute edge statistics, loaded with
+	// statsMu held on first use (see [blockHandle.edgesOf]).
+	edges edgeStats
 }
 
 // newBlockHandle wraps an open block; the handle starts with the list's

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/storage"
 	"github.com/clew-tracing/clew/internal/storage/local/block"
 )
 
@@ -165,8 +166,9 @@ func (c *Compactor) Write(ctx context.Context, sources []*block.Block) (_ block.
 	// NB: the output's statistics are recomputed from the spans written
 	// rather than summed from the sources', so that a span stored in two
 	// sources counts once, as it is written once.
-	stats := opStats{}
-	w, err := block.NewWriter(c.parent, block.WriteOptions{Level: level, Sources: ids, ExtraFiles: blockStatsFiles(func() opStats { return stats })})
+	stats, edges := opStats{}, edgeStats{}
+	w, err := block.NewWriter(c.parent, block.WriteOptions{Level: level, Sources: ids,
+		ExtraFiles: blockStatsFiles(func() opStats { return stats }, func() edgeStats { return edges })})
 	if err != nil {
 		return block.Meta{}, fmt.Errorf("local: compact: %w", err)
 	}
@@ -209,12 +211,14 @@ func (c *Compactor) Write(ctx context.Context, sources []*block.Block) (_ block.
 				}
 			}
 		}
-		for _, s := range dedupeSpans(trace) {
+		merged := dedupeSpans(trace)
+		for _, s := range merged {
 			if err := w.Append(s); err != nil {
 				return block.Meta{}, fmt.Errorf("local: compact: %w", err)
 			}
 			stats.add(s, s.Service())
 		}
+		edges.addTrace(merged, storage.TimeRange{})
 		clear(trace)
 	}
 	meta, err := w.Finish()

@@ -182,7 +182,9 @@ func (db *DB) persistFlushing(ctx context.Context) error {
 // writeHeadBlock streams a head into a new level-0 block, trace by trace
 // in trace-ID order.
 func (db *DB) writeHeadBlock(ctx context.Context, h *Head) (_ block.Meta, err error) {
-	w, err := block.NewWriter(db.blocksDir, block.WriteOptions{Level: 0, ExtraFiles: blockStatsFiles(h.statsCopy)})
+	edges := edgeStats{}
+	w, err := block.NewWriter(db.blocksDir, block.WriteOptions{Level: 0,
+		ExtraFiles: blockStatsFiles(h.statsCopy, func() edgeStats { return edges })})
 	if err != nil {
 		return block.Meta{}, fmt.Errorf("local: new block: %w", err)
 	}
@@ -199,6 +201,7 @@ func (db *DB) writeHeadBlock(ctx context.Context, h *Head) (_ block.Meta, err er
 		}
 		spans, _ := h.Trace(ctx, id)
 		slices.SortFunc(spans, compareSpans)
+		edges.addTrace(spans, storage.TimeRange{})
 		for _, s := range spans {
 			if err := w.Append(s); err != nil {
 				return block.Meta{}, fmt.Errorf("local: write block: %w", err)

@@ -214,21 +214,7 @@ func (h *Head) AttributeValues(_ context.Context, scope storage.AttrScope, name 
 // Dependencies adds the service edges of the head's traces whose child
 // spans start in r to acc.
 func (h *Head) Dependencies(ctx context.Context, r storage.TimeRange, acc map[storage.DependencyKey]*storage.Dependency) error {
-	h.mu.RLock()
-	if len(h.spans) == 0 || !r.Overlaps(h.minTime, h.maxTime) {
-		h.mu.RUnlock()
-		return nil
-	}
-	// NB: snapshot the traces (their span slices are append-only) so
-	// that the edges are computed without holding up appends.
-	traces := make([][]*model.Span, 0, len(h.traces))
-	for _, t := range h.traces {
-		if r.Overlaps(t.minStart, t.maxEnd) {
-			traces = append(traces, t.spans)
-		}
-	}
-	h.mu.RUnlock()
-	for i, spans := range traces {
+	for i, spans := range h.tracesIn(r) {
 		if i%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -237,6 +223,24 @@ func (h *Head) Dependencies(ctx context.Context, r storage.TimeRange, acc map[st
 		storage.AddDependencies(acc, spans, r)
 	}
 	return nil
+}
+
+// tracesIn returns the spans of the head's traces that overlap r. It
+// snapshots them (their span slices are append-only) so that the caller
+// works on them without holding up appends.
+func (h *Head) tracesIn(r storage.TimeRange) [][]*model.Span {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if len(h.spans) == 0 || !r.Overlaps(h.minTime, h.maxTime) {
+		return nil
+	}
+	traces := make([][]*model.Span, 0, len(h.traces))
+	for _, t := range h.traces {
+		if r.Overlaps(t.minStart, t.maxEnd) {
+			traces = append(traces, t.spans)
+		}
+	}
+	return traces
 }
 
 // sortedTraceIDs returns the head's trace IDs in byte order, the order a

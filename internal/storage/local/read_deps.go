@@ -43,17 +43,28 @@ func (db *DB) Dependencies(ctx context.Context, r storage.TimeRange) ([]storage.
 		}
 	}
 	if len(recent) > 1 {
-		if err := db.recountSplitTraces(ctx, recent, r, acc); err != nil {
+		// NB: count such a trace from its merged spans in place of the
+		// per-part counts, which miss the edges between parts and count
+		// a span stored twice twice.
+		err := db.forSplitTraces(ctx, recent, r, func(perPart [][]*model.Span, merged []*model.Span) {
+			for _, spans := range perPart {
+				sub := make(map[storage.DependencyKey]*storage.Dependency)
+				storage.AddDependencies(sub, spans, r)
+				subtractDependencies(acc, sub)
+			}
+			storage.AddDependencies(acc, merged, r)
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
 	return storage.SortedDependencies(acc), nil
 }
 
-// recountSplitTraces replaces, in acc, the per-part counts of every trace
-// with spans starting in r in more than one of parts by the count over the
-// trace's merged spans.
-func (db *DB) recountSplitTraces(ctx context.Context, parts []*part, r storage.TimeRange, acc map[storage.DependencyKey]*storage.Dependency) error {
+// forSplitTraces calls f for every trace with spans starting in r in more
+// than one of parts, with the trace's spans in each of those parts and its
+// merged, deduplicated spans.
+func (db *DB) forSplitTraces(ctx context.Context, parts []*part, r storage.TimeRange, f func(perPart [][]*model.Span, merged []*model.Span)) error {
 	m, err := storage.NewMatcher(&storage.Query{Range: r})
 	if err != nil {
 		return err
@@ -76,6 +87,7 @@ func (db *DB) recountSplitTraces(ctx context.Context, parts []*part, r storage.T
 			continue
 		}
 		var merged []*model.Span
+		perPart := make([][]*model.Span, 0, len(ps))
 		for _, i := range ps {
 			spans, err := parts[i].r.Trace(ctx, id)
 			if err != nil {
@@ -84,12 +96,10 @@ func (db *DB) recountSplitTraces(ctx context.Context, parts []*part, r storage.T
 				}
 				continue
 			}
-			sub := make(map[storage.DependencyKey]*storage.Dependency)
-			storage.AddDependencies(sub, spans, r)
-			subtractDependencies(acc, sub)
+			perPart = append(perPart, spans)
 			merged = append(merged, spans...)
 		}
-		storage.AddDependencies(acc, dedupeSpans(merged), r)
+		f(perPart, dedupeSpans(merged))
 	}
 	return nil
 }

@@ -180,10 +180,11 @@ func unmarshalStats(b []byte) (opStats, error) {
 	return m, nil
 }
 
-// blockStatsFiles returns the extra-file hook that writes st into a block.
-func blockStatsFiles(st func() opStats) func() []block.ExtraFile {
+// blockStatsFiles returns the extra-file hook that writes st and ed into
+// a block. Both are called once every span has been appended.
+func blockStatsFiles(st func() opStats, ed func() edgeStats) func() []block.ExtraFile {
 	return func() []block.ExtraFile {
-		return []block.ExtraFile{{Name: statsFile, Data: st().marshal()}}
+		return []block.ExtraFile{{Name: statsFile, Data: st().marshal()}, {Name: edgesFile, Data: ed().marshal()}}
 	}
 }
 
@@ -217,8 +218,6 @@ func (h *blockHandle) statsOf(ctx context.Context) (opStats, error) {
 	}
 	return h.stats, nil
 }
-
-var _ storage.StatsReader = (*DB)(nil)
 
 // OperationStats implements [storage.StatsReader] from the per-minute
 // statistics of the heads and of the blocks overlapping q.Range. A minute

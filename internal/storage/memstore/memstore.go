@@ -306,3 +306,17 @@ func (s *Store) OperationStats(ctx context.Context, q storage.StatsQuery) ([]sto
 	}
 	return b.Result(), nil
 }
+
+// EdgeStats computes the service edges' statistics by scanning every trace.
+func (s *Store) EdgeStats(ctx context.Context, q storage.StatsQuery) ([]storage.EdgeStats, error) {
+	b := storage.NewEdgeStatsBuilder(q)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, storage.ErrClosed
+	}
+	for _, t := range s.traces {
+		b.AddTrace(sortedSpans(t))
+	}
+	return b.Result(), nil
+}

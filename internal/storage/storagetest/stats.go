@@ -123,22 +123,29 @@ func compareStats(t *testing.T, when string, q storage.StatsQuery, got []storage
 			t.Errorf("%s: operation %d = %s/%s/%v, want %s/%s/%v", when, i, g.Service, g.Operation, g.Kind, w.service, w.name, w.kind)
 			continue
 		}
-		if len(g.Buckets) != len(w.buckets) {
-			t.Errorf("%s: %s/%s/%v (step %v): %d buckets, want %d", when, w.service, w.name, w.kind, q.Step, len(g.Buckets), len(w.buckets))
+		compareBuckets(t, when, w.service+"/"+w.name, q, g.Buckets, w.buckets)
+	}
+}
+
+// compareBuckets compares one series' buckets: start, calls and errors
+// exactly, quantiles within 2% of the exact ones (nearest rank).
+func compareBuckets(t *testing.T, when, what string, q storage.StatsQuery, got []storage.StatsBucket, want []*exactBucket) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %s (step %v): %d buckets, want %d", when, what, q.Step, len(got), len(want))
+		return
+	}
+	for j, wb := range want {
+		gb := &got[j]
+		if gb.StartUnixNano != wb.start || gb.Calls != wb.calls || gb.Errors != wb.errors || gb.Latency.Count() != wb.calls {
+			t.Errorf("%s: %s bucket %d = start %d calls %d errors %d, want %d %d %d",
+				when, what, j, gb.StartUnixNano, gb.Calls, gb.Errors, wb.start, wb.calls, wb.errors)
 			continue
 		}
-		for j, wb := range w.buckets {
-			gb := &g.Buckets[j]
-			if gb.StartUnixNano != wb.start || gb.Calls != wb.calls || gb.Errors != wb.errors || gb.Latency.Count() != wb.calls {
-				t.Errorf("%s: %s/%s bucket %d = start %d calls %d errors %d, want %d %d %d",
-					when, w.service, w.name, j, gb.StartUnixNano, gb.Calls, gb.Errors, wb.start, wb.calls, wb.errors)
-				continue
-			}
-			for _, qq := range []float64{0.5, 0.95, 0.99} {
-				exact := wb.durations[max(int(math.Ceil(qq*float64(len(wb.durations)))), 1)-1]
-				if est := gb.Latency.Quantile(qq); math.Abs(est-exact) > 0.02*exact {
-					t.Errorf("%s: %s/%s bucket %d p%v = %v, want %v within 2%%", when, w.service, w.name, j, qq*100, est, exact)
-				}
+		for _, qq := range []float64{0.5, 0.95, 0.99} {
+			exact := wb.durations[max(int(math.Ceil(qq*float64(len(wb.durations)))), 1)-1]
+			if est := gb.Latency.Quantile(qq); math.Abs(est-exact) > 0.02*exact {
+				t.Errorf("%s: %s bucket %d p%v = %v, want %v within 2%%", when, what, j, qq*100, est, exact)
 			}
 		}
 	}

@@ -59,6 +59,7 @@ func Run(t *testing.T, f Factory, opts Options) {
 	t.Run("SpansMinutesApart", s.testSpansMinutesApart)
 	if _, ok := probeStats(t, f); ok {
 		t.Run("OperationStats", s.testOperationStats)
+		t.Run("EdgeStats", s.testEdgeStats)
 	}
 	t.Run("Concurrent", s.testConcurrent)
 	t.Run("Restart", s.testRestart)
