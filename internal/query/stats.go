@@ -40,3 +40,22 @@ func (s *Service) OperationStats(ctx context.Context, q storage.StatsQuery) (_ [
 	}
 	return sr.OperationStats(ctx, q)
 }
+
+// EdgeStats returns per-service-edge call counts, error counts and latency
+// sketches of the child spans in buckets of q.Step over q.Range, from the
+// backend's [storage.StatsReader]. It returns an error wrapping
+// [errors.ErrUnsupported] when the backend does not implement it.
+func (s *Service) EdgeStats(ctx context.Context, q storage.StatsQuery) (_ []storage.EdgeStats, err error) {
+	sr, ok := s.reader.(storage.StatsReader)
+	if !ok {
+		return nil, ErrStatsUnsupported
+	}
+	defer func(start time.Time) { s.finish(ctx, "edge_stats", start, err) }(time.Now())
+	switch {
+	case q.Range.Start != 0 && q.Range.End != 0 && q.Range.End < q.Range.Start:
+		return nil, BadRequestf("time range ends before it starts")
+	case q.Step < 0:
+		return nil, BadRequestf("negative step %v", q.Step)
+	}
+	return sr.EdgeStats(ctx, q)
+}

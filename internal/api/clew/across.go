@@ -55,6 +55,9 @@ func (a *API) serviceGraph(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.q.HasOperationStats() {
+		return a.serviceGraphFromStats(r, start, end)
+	}
 	traces, info, err := a.sample(r, start, end, nil)
 	if err != nil {
 		return nil, err
@@ -64,6 +67,35 @@ func (a *API) serviceGraph(r *http.Request) (any, error) {
 		g.Add(t.Spans)
 	}
 	return serviceGraphResult{sampleInfo: info, Edges: g.Edges()}, nil
+}
+
+// serviceGraphFromStats computes the service graph from the backend's
+// edge statistics instead of a sample: every child span of the window
+// counts. The window's start is rounded down to a whole
+// [storage.StatsResolution], the resolution of the statistics.
+func (a *API) serviceGraphFromStats(r *http.Request, start, end time.Time) (any, error) {
+	start = start.Truncate(storage.StatsResolution)
+	tr := storage.TimeRange{Start: uint64(start.UnixNano()), End: uint64(end.UnixNano())}
+	stats, err := a.q.EdgeStats(r.Context(), storage.StatsQuery{Range: tr})
+	if err != nil {
+		return nil, err
+	}
+	edges := make([]analysis.GraphEdge, 0, len(stats))
+	for i := range stats {
+		es := &stats[i]
+		var calls, errs uint64
+		var lat sketch.Sketch
+		for j := range es.Buckets {
+			b := &es.Buckets[j]
+			calls += b.Calls
+			errs += b.Errors
+			lat.Merge(&b.Latency)
+		}
+		edges = append(edges, analysis.GraphEdge{Parent: es.Parent, Child: es.Child, CallCount: int(calls), ErrorCount: int(errs),
+			P50Ns: int64(lat.Quantile(0.50)), P99Ns: int64(lat.Quantile(0.99))})
+	}
+	info := sampleInfo{StartUnixNano: tr.Start, EndUnixNano: tr.End, Complete: true}
+	return serviceGraphResult{sampleInfo: info, Edges: edges}, nil
 }
 
 // red serves GET /api/clew/red?service=&operation=&spanKind=&start=&end=&step=.

@@ -84,7 +84,7 @@ type countingReader struct {
 }
 
 // statsReader is a countingReader that also offers the store's
-// operation statistics.
+// operation and edge statistics.
 type statsReader struct {
 	*countingReader
 	stats storage.StatsReader
@@ -92,6 +92,10 @@ type statsReader struct {
 
 func (s *statsReader) OperationStats(ctx context.Context, q storage.StatsQuery) ([]storage.OperationStats, error) {
 	return s.stats.OperationStats(ctx, q)
+}
+
+func (s *statsReader) EdgeStats(ctx context.Context, q storage.StatsQuery) ([]storage.EdgeStats, error) {
+	return s.stats.EdgeStats(ctx, q)
 }
 
 func (c *countingReader) FindTraces(ctx context.Context, q *storage.Query) ([]storage.TraceSummary, error) {

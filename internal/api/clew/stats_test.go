@@ -154,3 +154,41 @@ func TestExplainEndpointFromStats(t *testing.T) {
 		})
 	}
 }
+
+// On a backend with statistics the service graph reads the edge
+// statistics: every call of the window counts however small the sample
+// limit, and no trace is searched.
+func TestServiceGraphEndpointFromStats(t *testing.T) {
+	for name, open := range statsBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			f := newStatsFixture(t, open(), clew.Options{SampleTraces: 5})
+			var g graphBody
+			if code := f.get(t, "/api/clew/servicegraph?lookback=24h", &g); code != http.StatusOK {
+				t.Fatalf("status %d", code)
+			}
+			if !g.Complete || g.TracesRead != 0 || g.SampleLimit != 0 || len(g.Edges) != 2 {
+				t.Fatalf("graph = %+v", g)
+			}
+			want := []analysis.GraphEdge{
+				{Parent: "checkout", Child: "payment", CallCount: 41, ErrorCount: 1, P50Ns: int64(160 * time.Millisecond), P99Ns: int64(960 * time.Millisecond)},
+				{Parent: "payment", Child: "bank", CallCount: 41, ErrorCount: 1, P50Ns: int64(100 * time.Millisecond), P99Ns: int64(900 * time.Millisecond)},
+			}
+			for i, w := range want {
+				e := g.Edges[i]
+				if e.Parent != w.Parent || e.Child != w.Child || e.CallCount != w.CallCount || e.ErrorCount != w.ErrorCount ||
+					!within(time.Duration(e.P50Ns), time.Duration(w.P50Ns)) || !within(time.Duration(e.P99Ns), time.Duration(w.P99Ns)) {
+					t.Errorf("edge %d = %+v, want %+v (quantiles within 1%%)", i, e, w)
+				}
+			}
+			// A window after the data has no edges.
+			var empty graphBody
+			f.get(t, "/api/clew/servicegraph?start="+now.Add(time.Minute).Format(time.RFC3339)+"&end="+now.Add(time.Hour).Format(time.RFC3339), &empty)
+			if len(empty.Edges) != 0 {
+				t.Errorf("graph after the data = %+v", empty)
+			}
+			if n := f.reader.finds.Load(); n != 0 {
+				t.Errorf("%d searches; want none with statistics", n)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,7 +28,8 @@ func statsQueries(svc, op string) []storage.StatsQuery {
 	}
 }
 
-// checkStats compares the DB's statistics with the memstore's, which are
+// checkStats compares the DB's operation and edge statistics with the
+// memstore's, which are
 // computed from the spans: counts exactly, and quantiles exactly too, as
 // merging sketches loses nothing.
 func checkStats(t *testing.T, when string, db storage.StatsReader, ref storage.StatsReader, qs []storage.StatsQuery) {
@@ -51,17 +53,42 @@ func checkStats(t *testing.T, when string, db storage.StatsReader, ref storage.S
 				t.Fatalf("%s: %+v: operation %d = %s/%s/%v with %d buckets, want %s/%s/%v with %d",
 					when, q, i, g.Service, g.Operation, g.Kind, len(g.Buckets), w.Service, w.Operation, w.Kind, len(w.Buckets))
 			}
-			for j := range w.Buckets {
-				gb, wb := &g.Buckets[j], &w.Buckets[j]
-				if gb.StartUnixNano != wb.StartUnixNano || gb.Calls != wb.Calls || gb.Errors != wb.Errors {
-					t.Fatalf("%s: %s/%s bucket %d = %d/%d/%d, want %d/%d/%d", when, w.Service, w.Operation, j,
-						gb.StartUnixNano, gb.Calls, gb.Errors, wb.StartUnixNano, wb.Calls, wb.Errors)
-				}
-				for _, p := range []float64{0.5, 0.95, 0.99} {
-					if a, b := gb.Latency.Quantile(p), wb.Latency.Quantile(p); a != b {
-						t.Fatalf("%s: %s/%s bucket %d q%v = %v, want %v", when, w.Service, w.Operation, j, p, a, b)
-					}
-				}
+			sameBuckets(t, when+": "+w.Service+"/"+w.Operation, g.Buckets, w.Buckets)
+		}
+		gotE, err := db.EdgeStats(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: EdgeStats(%+v): %v", when, q, err)
+		}
+		wantE, err := ref.EdgeStats(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(gotE) != len(wantE) || (q.Service == "" && len(wantE) == 0) {
+			t.Fatalf("%s: %+v: %d edges, want %d (> 0)", when, q, len(gotE), len(wantE))
+		}
+		for i := range wantE {
+			g, w := &gotE[i], &wantE[i]
+			if g.Parent != w.Parent || g.Child != w.Child || len(g.Buckets) != len(w.Buckets) {
+				t.Fatalf("%s: %+v: edge %d = %s→%s with %d buckets, want %s→%s with %d",
+					when, q, i, g.Parent, g.Child, len(g.Buckets), w.Parent, w.Child, len(w.Buckets))
+			}
+			sameBuckets(t, when+": "+w.Parent+"→"+w.Child, g.Buckets, w.Buckets)
+		}
+	}
+}
+
+// sameBuckets fails unless the buckets are equal, quantiles included.
+func sameBuckets(t *testing.T, what string, got, want []storage.StatsBucket) {
+	t.Helper()
+	for j := range want {
+		gb, wb := &got[j], &want[j]
+		if gb.StartUnixNano != wb.StartUnixNano || gb.Calls != wb.Calls || gb.Errors != wb.Errors {
+			t.Fatalf("%s bucket %d = %d/%d/%d, want %d/%d/%d", what, j,
+				gb.StartUnixNano, gb.Calls, gb.Errors, wb.StartUnixNano, wb.Calls, wb.Errors)
+		}
+		for _, p := range []float64{0.5, 0.95, 0.99} {
+			if a, b := gb.Latency.Quantile(p), wb.Latency.Quantile(p); a != b {
+				t.Fatalf("%s bucket %d q%v = %v, want %v", what, j, p, a, b)
 			}
 		}
 	}
@@ -91,8 +118,10 @@ func TestOperationStatsLifecycle(t *testing.T) {
 	ref := reference(t, all)
 	db.mu.RLock()
 	for _, h := range db.blocks {
-		if _, err := h.b.ReadFile(statsFile); err != nil {
-			t.Errorf("block %s: stats file: %v", h.meta.ID, err)
+		for _, f := range []string{statsFile, edgesFile} {
+			if _, err := h.b.ReadFile(f); err != nil {
+				t.Errorf("block %s: %s file: %v", h.meta.ID, f, err)
+			}
 		}
 	}
 	db.mu.RUnlock()
@@ -120,8 +149,8 @@ func TestOperationStatsLifecycle(t *testing.T) {
 	checkStats(t, "replayed", db, reference(t, all, late), statsQueries(late[0].Service(), late[0].Name))
 }
 
-// A block written without a statistics file stays readable: its
-// statistics are computed from its spans.
+// A block written without statistics files (by a version before them)
+// stays readable: its statistics are computed from its spans.
 func TestOperationStatsBlockWithoutFile(t *testing.T) {
 	dir := t.TempDir()
 	spans := gen(33, 30, 5, testEpoch.Add(2*time.Minute))
@@ -136,9 +165,10 @@ func TestOperationStatsBlockWithoutFile(t *testing.T) {
 	db := openManual(t, dir, testOptions(clock))
 	db.mu.RLock()
 	_, err := db.blocks[0].b.ReadFile(statsFile)
+	_, err2 := db.blocks[0].b.ReadFile(edgesFile)
 	db.mu.RUnlock()
-	if !errors.Is(err, block.ErrNoFile) {
-		t.Fatalf("block has a stats file (err %v)", err)
+	if !errors.Is(err, block.ErrNoFile) || !errors.Is(err2, block.ErrNoFile) {
+		t.Fatalf("block has a stats or edges file (err %v, %v)", err, err2)
 	}
 	checkStats(t, "scanned", db, reference(t, spans), statsQueries(spans[0].Service(), spans[0].Name))
 	// Twice: the second read uses the cached statistics.
@@ -171,22 +201,79 @@ func TestStatsFileRoundTrip(t *testing.T) {
 	}
 }
 
-// A block whose statistics file fails its checksum is quarantined like
-// any corrupt block, and the query goes on with the rest.
-func TestOperationStatsCorruptFileQuarantined(t *testing.T) {
-	dir := t.TempDir()
-	clock := newFakeClock(testEpoch.Add(10 * time.Minute))
-	db := openManual(t, dir, testOptions(clock))
-	bad := gen(35, 10, 4, testEpoch.Add(time.Minute))
-	mustWrite(t, db, bad)
-	mustFlush(t, db)
-	badID := blockIDs(db)[0]
-	good := gen(36, 10, 4, testEpoch.Add(5*time.Minute))
-	mustWrite(t, db, good)
-	flipByte(t, filepath.Join(db.blocksDir, badID, statsFile))
+func TestEdgesFileRoundTrip(t *testing.T) {
+	st := edgeStats{}
+	spans := gen(37, 20, 6, testEpoch)
+	traces := slices.Collect(maps.Values(byTrace(spans)))
+	for _, tr := range traces {
+		st.addTrace(tr, storage.TimeRange{})
+	}
+	if len(st) == 0 {
+		t.Fatal("generated traces have no service edges")
+	}
+	b := st.marshal()
+	got, err := unmarshalEdges(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(st) {
+		t.Fatalf("%d cells, want %d", len(got), len(st))
+	}
+	for k, c := range st {
+		g := got[k]
+		if g == nil || g.calls != c.calls || g.errors != c.errors || g.latency.Count() != c.latency.Count() || g.latency.Quantile(0.9) != c.latency.Quantile(0.9) {
+			t.Fatalf("cell %+v differs", k)
+		}
+	}
+	for _, bad := range [][]byte{nil, []byte("CLWE"), append([]byte("CLWE\x02"), b[5:]...), b[:len(b)-1], append(slices.Clone(b), 0)} {
+		if _, err := unmarshalEdges(bad); err == nil {
+			t.Errorf("unmarshalEdges(%d bytes) accepted a malformed file", len(bad))
+		}
+	}
+	// Taking a trace back leaves what the others counted.
+	st.removeTrace(traces[0], storage.TimeRange{})
+	want := edgeStats{}
+	for _, x := range traces[1:] {
+		want.addTrace(x, storage.TimeRange{})
+	}
+	for k, c := range want {
+		if g := st[k]; g == nil || g.calls != c.calls || g.errors != c.errors {
+			t.Fatalf("after removeTrace: cell %+v = %+v, want %+v", k, g, c)
+		}
+	}
+	if len(st) != len(want) {
+		t.Fatalf("after removeTrace: %d cells, want %d", len(st), len(want))
+	}
+}
 
-	checkStats(t, "corrupt", db, reference(t, good), statsQueries(good[0].Service(), good[0].Name))
-	if ids := blockIDs(db); slices.Contains(ids, badID) {
-		t.Errorf("block %s still served: %v", badID, ids)
+// A block whose statistics or edges file fails its checksum is
+// quarantined like any corrupt block, and the query goes on with the rest.
+func TestOperationStatsCorruptFileQuarantined(t *testing.T) {
+	for _, file := range []string{statsFile, edgesFile} {
+		t.Run(file, func(t *testing.T) {
+			dir := t.TempDir()
+			clock := newFakeClock(testEpoch.Add(10 * time.Minute))
+			db := openManual(t, dir, testOptions(clock))
+			bad := gen(35, 10, 4, testEpoch.Add(time.Minute))
+			mustWrite(t, db, bad)
+			mustFlush(t, db)
+			badID := blockIDs(db)[0]
+			good := gen(36, 10, 4, testEpoch.Add(5*time.Minute))
+			mustWrite(t, db, good)
+			flipByte(t, filepath.Join(db.blocksDir, badID, file))
+			// The first read of the corrupt file quarantines the block.
+			q := storage.StatsQuery{}
+			if _, err := db.OperationStats(context.Background(), q); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.EdgeStats(context.Background(), q); err != nil {
+				t.Fatal(err)
+			}
+
+			checkStats(t, "corrupt", db, reference(t, good), statsQueries(good[0].Service(), good[0].Name))
+			if ids := blockIDs(db); slices.Contains(ids, badID) {
+				t.Errorf("block %s still served: %v", badID, ids)
+			}
+		})
 	}
 }

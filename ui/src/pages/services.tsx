@@ -76,7 +76,7 @@ function DependencyGraph({ g, selected, onNode }: { g: ServiceGraph; selected: s
   return (
     <>
       <p class="muted small">
-        From {fmtCount(g.tracesRead)} traces{g.complete ? '' : ` (the newest ${fmtCount(g.sampleLimit)}; older calls are not counted)`}. Edge labels: calls · p99 of the callee. Click a service.
+        {g.sampleLimit === 0 ? 'Every call of the window.' : `From ${fmtCount(g.tracesRead)} traces${g.complete ? '' : ` (the newest ${fmtCount(g.sampleLimit)}; older calls are not counted)`}.`} Edge labels: calls · p99 of the callee. Click a service.
       </p>
       <Graph
         nodes={[...names].sort().map((n) => ({ id: n, error: (errs.get(n) ?? 0) > 0, sub: errs.get(n) ? `${fmtCount(errs.get(n)!)} failed call${errs.get(n) === 1 ? '' : 's'}` : undefined }))}
