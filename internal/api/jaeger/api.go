@@ -37,6 +37,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.v1(mux, "GET /api/traces", "jaeger_find_traces", a.findTraces)
 	a.v1(mux, "GET /api/traces/{traceID}", "jaeger_trace", a.trace)
 	a.v1(mux, "GET /api/dependencies", "jaeger_dependencies", a.dependencies)
+	for _, kind := range []string{"calls", "errors", "latencies"} {
+		a.raw(mux, "GET /api/metrics/"+kind, "jaeger_metrics_"+kind, a.metrics(kind))
+	}
+	a.raw(mux, "GET /api/metrics/minstep", "jaeger_metrics_minstep", a.metricsMinStep)
 
 	a.v3(mux, "GET /api/v3/services", "jaeger_v3_services", a.v3Services)
 	a.v3(mux, "GET /api/v3/operations", "jaeger_v3_operations", a.v3Operations)
@@ -61,6 +65,20 @@ func (a *API) v1(mux *http.ServeMux, pattern, endpoint string, fn v1Func) {
 			return
 		}
 		a.v1Respond(w, res)
+	})
+}
+
+// raw registers a route whose answer is sent as is, without the v1
+// envelope (the metrics routes), and whose errors use the v1 envelope.
+func (a *API) raw(mux *http.ServeMux, pattern, endpoint string, fn v3Func) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(query.WithEndpoint(r.Context(), endpoint))
+		res, err := fn(r)
+		if err != nil {
+			a.v1RespondError(w, err)
+			return
+		}
+		a.writeJSON(w, http.StatusOK, res)
 	})
 }
 

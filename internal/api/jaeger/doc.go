@@ -6,6 +6,9 @@
 //     search and multi-get, trace by ID, dependencies) with its
 //     {"data","total","limit","offset","errors"} envelope and the UI trace
 //     model (spans with tags, logs and references; processes);
+//   - the Monitor tab's metrics, /api/metrics/{calls,errors,latencies} and
+//     /api/metrics/minstep, as OpenMetrics MetricFamily JSON computed from
+//     the backend's per-minute operation statistics ([storage.StatsReader]);
 //   - api_v3 under /api/v3, whose traces are OTLP JSON wrapped in
 //     {"result": …} and whose errors are {"error": {"httpCode","message"}}.
 //

@@ -47,6 +47,8 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
+	case errors.Is(err, errMetricsUnsupported):
+		return http.StatusNotImplemented
 	}
 	return http.StatusInternalServerError
 }
