@@ -10,6 +10,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"unsafe"
 )
 
 // RelativeAccuracy is the bound on a quantile's relative error.
@@ -323,3 +324,7 @@ func FromBins(zeros uint64, idx []int32, counts []uint64, sum, min, max float64)
 	}
 	return s
 }
+
+// Footprint estimates the bytes s occupies in memory, so that a holder of
+// many sketches can count them against a memory bound.
+func (s *Sketch) Footprint() int { return int(unsafe.Sizeof(*s)) + 8*cap(s.bins) }

@@ -66,7 +66,7 @@ func (h *Head) append(spans []*model.Span, now time.Time) {
 		t.add(s)
 		h.spans = append(h.spans, s)
 		h.noteSpan(s, svc, &seen)
-		h.stats.add(s, svc)
+		size += int64(h.stats.add(s, svc))
 	}
 	h.count.Store(int64(len(h.spans)))
 	h.bytes.Add(size)

@@ -114,3 +114,21 @@ func TestHeadCatalogZeroValues(t *testing.T) {
 		t.Errorf("attributes %v, want the empty key", c.Attributes)
 	}
 }
+
+// The head's operation statistics count against its memory bound: spans
+// spread over many minutes and operations cost more than the same spans
+// in one cell.
+func TestHeadBytesCountStatistics(t *testing.T) {
+	spans := gen(41, 100, 5, testEpoch)
+	spread := NewHead()
+	for i, s := range spans {
+		c := *s
+		c.Name = fmt.Sprintf("op-%d", i%50)
+		c.StartUnixNano = uint64(testEpoch.Add(time.Duration(i) * time.Minute).UnixNano())
+		c.EndUnixNano = c.StartUnixNano + uint64(time.Duration(1+i)*time.Millisecond)
+		spread.append([]*model.Span{&c}, testEpoch)
+	}
+	if got, spans := spread.Bytes(), batchBytes(spans); got < spans+int64(len(spread.stats))*statsCellBytes {
+		t.Errorf("head of %d cells = %d bytes, want at least the spans' %d plus %d per cell", len(spread.stats), got, spans, statsCellBytes)
+	}
+}

@@ -48,19 +48,33 @@ type statsCell struct {
 // use; the head guards its own with its lock.
 type opStats map[statsKey]*statsCell
 
-// add counts a span.
-func (m opStats) add(s *model.Span, svc string) {
+// statsCellBytes estimates a cell's memory beside its sketch: the map
+// entry (key with two string headers, pointer) and the cell's counters.
+const statsCellBytes = 2*16 + 8 + 8 + 8 + 16
+
+// add counts a span and returns how many bytes the statistics grew by
+// (estimated), which the head counts against its memory bound.
+func (m opStats) add(s *model.Span, svc string) int {
 	k := statsKey{service: svc, name: s.Name, kind: s.Kind, minute: s.StartUnixNano - s.StartUnixNano%statsResolution}
 	c := m[k]
+	grew := 0
 	if c == nil {
 		c = &statsCell{}
 		m[k] = c
+		grew = statsCellBytes
 	}
 	c.calls++
 	if s.StatusCode == model.StatusError {
 		c.errors++
 	}
+	before := c.latency.Footprint()
 	c.latency.Add(float64(s.Duration()))
+	if grew > 0 {
+		// NB: a new cell's strings may share the span's memory, but
+		// count its sketch whole.
+		return grew + c.latency.Footprint()
+	}
+	return c.latency.Footprint() - before
 }
 
 // addTo merges the cells of m that overlap q's range into b. A cell counts
