@@ -3,7 +3,6 @@ package local
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -131,78 +130,35 @@ func (m edgeStats) marshal() []byte {
 	slices.SortFunc(keys, func(a, b edgeKey) int {
 		return cmp.Or(cmp.Compare(a.parent, b.parent), cmp.Compare(a.child, b.child), cmp.Compare(a.minute, b.minute))
 	})
-	dst := append([]byte(edgesMagic), edgesVersion)
-	dst = binary.AppendUvarint(dst, uint64(len(m)))
-	var sk []byte
+	w := newCellWriter(edgesMagic, edgesVersion, len(m))
 	for _, k := range keys {
-		c := m[k]
-		dst = binary.AppendUvarint(dst, uint64(len(k.parent)))
-		dst = append(dst, k.parent...)
-		dst = binary.AppendUvarint(dst, uint64(len(k.child)))
-		dst = append(dst, k.child...)
-		dst = binary.AppendUvarint(dst, k.minute/statsResolution)
-		dst = binary.AppendUvarint(dst, c.calls)
-		dst = binary.AppendUvarint(dst, c.errors)
-		sk = c.latency.AppendBinary(sk[:0])
-		dst = binary.AppendUvarint(dst, uint64(len(sk)))
-		dst = append(dst, sk...)
+		w.string(k.parent)
+		w.string(k.child)
+		w.cell(k.minute, m[k])
 	}
-	return dst
+	return w.b
 }
-
-var errEdgesMalformed = errors.New("malformed edge statistics file")
 
 // unmarshalEdges decodes a file written by marshal; b is untrusted.
 func unmarshalEdges(b []byte) (edgeStats, error) {
-	if len(b) < len(edgesMagic)+1 || string(b[:len(edgesMagic)]) != edgesMagic {
-		return nil, errEdgesMalformed
-	}
-	if b[len(edgesMagic)] != edgesVersion {
-		return nil, fmt.Errorf("%w: version %d", errEdgesMalformed, b[len(edgesMagic)])
-	}
-	b = b[len(edgesMagic)+1:]
-	bad := false
-	uv := func() uint64 {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			bad = true
-			return 0
-		}
-		b = b[n:]
-		return v
-	}
-	bytesN := func() []byte {
-		n := uv()
-		if bad || n > uint64(len(b)) {
-			bad = true
-			return nil
-		}
-		v := b[:n]
-		b = b[n:]
-		return v
-	}
-	n := uv()
-	if bad || n > uint64(len(b)) {
-		return nil, errEdgesMalformed
+	r, n, err := openCells(b, edgesMagic, edgesVersion, errEdgesMalformed)
+	if err != nil {
+		return nil, err
 	}
 	m := make(edgeStats, n)
 	for range n {
 		var k edgeKey
-		k.parent = string(bytesN())
-		k.child = string(bytesN())
-		k.minute = uv() * statsResolution
-		c := &statsCell{calls: uv(), errors: uv()}
-		sk := bytesN()
-		if bad {
-			return nil, errEdgesMalformed
+		k.parent = r.string()
+		k.child = r.string()
+		minute, c, err := r.cell()
+		if err != nil {
+			return nil, err
 		}
-		if err := c.latency.UnmarshalBinary(sk); err != nil {
-			return nil, fmt.Errorf("%w: %v", errEdgesMalformed, err)
-		}
+		k.minute = minute
 		m[k] = c
 	}
-	if len(b) != 0 {
-		return nil, fmt.Errorf("%w: trailing bytes", errEdgesMalformed)
+	if err := r.end(); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -3,7 +3,6 @@ package local
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -112,84 +111,37 @@ func (m opStats) sortedKeys() []statsKey {
 // [sketch.Sketch.AppendBinary]. Cells are sorted by service, name, kind
 // and minute. The block's meta.json holds the file's size and CRC-32C.
 func (m opStats) marshal() []byte {
-	dst := append([]byte(statsMagic), statsVersion)
-	dst = binary.AppendUvarint(dst, uint64(len(m)))
-	var sk []byte
+	w := newCellWriter(statsMagic, statsVersion, len(m))
 	for _, k := range m.sortedKeys() {
-		c := m[k]
-		dst = binary.AppendUvarint(dst, uint64(len(k.service)))
-		dst = append(dst, k.service...)
-		dst = binary.AppendUvarint(dst, uint64(len(k.name)))
-		dst = append(dst, k.name...)
-		dst = append(dst, byte(k.kind))
-		dst = binary.AppendUvarint(dst, k.minute/statsResolution)
-		dst = binary.AppendUvarint(dst, c.calls)
-		dst = binary.AppendUvarint(dst, c.errors)
-		sk = c.latency.AppendBinary(sk[:0])
-		dst = binary.AppendUvarint(dst, uint64(len(sk)))
-		dst = append(dst, sk...)
+		w.string(k.service)
+		w.string(k.name)
+		w.b = append(w.b, byte(k.kind))
+		w.cell(k.minute, m[k])
 	}
-	return dst
+	return w.b
 }
-
-var errStatsMalformed = errors.New("malformed statistics file")
 
 // unmarshalStats decodes a statistics file written by marshal.
 func unmarshalStats(b []byte) (opStats, error) {
-	if len(b) < len(statsMagic)+1 || string(b[:len(statsMagic)]) != statsMagic {
-		return nil, errStatsMalformed
-	}
-	if b[len(statsMagic)] != statsVersion {
-		return nil, fmt.Errorf("%w: version %d", errStatsMalformed, b[len(statsMagic)])
-	}
-	b = b[len(statsMagic)+1:]
-	bad := false
-	uv := func() uint64 {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			bad = true
-			return 0
-		}
-		b = b[n:]
-		return v
-	}
-	bytesN := func() []byte {
-		n := uv()
-		if bad || n > uint64(len(b)) {
-			bad = true
-			return nil
-		}
-		v := b[:n]
-		b = b[n:]
-		return v
-	}
-	n := uv()
-	if bad || n > uint64(len(b)) {
-		return nil, errStatsMalformed
+	r, n, err := openCells(b, statsMagic, statsVersion, errStatsMalformed)
+	if err != nil {
+		return nil, err
 	}
 	m := make(opStats, n)
 	for range n {
 		var k statsKey
-		k.service = string(bytesN())
-		k.name = string(bytesN())
-		if bad || len(b) == 0 {
-			return nil, errStatsMalformed
+		k.service = r.string()
+		k.name = r.string()
+		k.kind = model.SpanKind(r.byte())
+		minute, c, err := r.cell()
+		if err != nil {
+			return nil, err
 		}
-		k.kind = model.SpanKind(b[0])
-		b = b[1:]
-		k.minute = uv() * statsResolution
-		c := &statsCell{calls: uv(), errors: uv()}
-		sk := bytesN()
-		if bad {
-			return nil, errStatsMalformed
-		}
-		if err := c.latency.UnmarshalBinary(sk); err != nil {
-			return nil, fmt.Errorf("%w: %v", errStatsMalformed, err)
-		}
+		k.minute = minute
 		m[k] = c
 	}
-	if len(b) != 0 {
-		return nil, fmt.Errorf("%w: trailing bytes", errStatsMalformed)
+	if err := r.end(); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -277,3 +277,33 @@ func TestOperationStatsCorruptFileQuarantined(t *testing.T) {
 		})
 	}
 }
+
+// FuzzStatsFiles feeds arbitrary bytes to both statistics file decoders:
+// they must fail cleanly, and what they accept must encode into a file
+// that decodes to as many cells.
+func FuzzStatsFiles(f *testing.F) {
+	st, ed := opStats{}, edgeStats{}
+	spans := gen(38, 5, 4, testEpoch)
+	for _, s := range spans {
+		st.add(s, s.Service())
+	}
+	for _, tr := range byTrace(spans) {
+		ed.addTrace(tr, storage.TimeRange{})
+	}
+	f.Add(st.marshal())
+	f.Add(ed.marshal())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if m, err := unmarshalStats(b); err == nil {
+			again, err := unmarshalStats(m.marshal())
+			if err != nil || len(again) != len(m) {
+				t.Fatalf("re-encoded stats file: %d cells, %v; want %d", len(again), err, len(m))
+			}
+		}
+		if m, err := unmarshalEdges(b); err == nil {
+			again, err := unmarshalEdges(m.marshal())
+			if err != nil || len(again) != len(m) {
+				t.Fatalf("re-encoded edges file: %d cells, %v; want %d", len(again), err, len(m))
+			}
+		}
+	})
+}
