@@ -42,12 +42,12 @@ func ForEachEdge(spans []*model.Span, f func(parent, child *model.Span)) {
 // NewEdgeStatsBuilder. It is not safe for concurrent use.
 type EdgeStatsBuilder struct {
 	q     StatsQuery
-	edges map[DependencyKey]map[uint64]*StatsBucket
+	edges seriesBuckets[DependencyKey]
 }
 
 // NewEdgeStatsBuilder returns a builder for q.
 func NewEdgeStatsBuilder(q StatsQuery) *EdgeStatsBuilder {
-	return &EdgeStatsBuilder{q: q, edges: map[DependencyKey]map[uint64]*StatsBucket{}}
+	return &EdgeStatsBuilder{q: q, edges: seriesBuckets[DependencyKey]{}}
 }
 
 // Matches reports whether the edge belongs to the query.
@@ -56,19 +56,7 @@ func (b *EdgeStatsBuilder) Matches(parent, child string) bool {
 }
 
 func (b *EdgeStatsBuilder) bucket(parent, child string, t uint64) *StatsBucket {
-	k := DependencyKey{parent, child}
-	m := b.edges[k]
-	if m == nil {
-		m = map[uint64]*StatsBucket{}
-		b.edges[k] = m
-	}
-	start := b.q.BucketStart(t)
-	bk := m[start]
-	if bk == nil {
-		bk = &StatsBucket{StartUnixNano: start}
-		m[start] = bk
-	}
-	return bk
+	return b.edges.bucket(b.q, DependencyKey{parent, child}, t)
 }
 
 // AddTrace counts the edges of one trace's spans (see [ForEachEdge]) whose
@@ -105,12 +93,7 @@ func (b *EdgeStatsBuilder) AddBucket(parent, child string, t, calls, errs uint64
 func (b *EdgeStatsBuilder) Result() []EdgeStats {
 	out := make([]EdgeStats, 0, len(b.edges))
 	for k, m := range b.edges {
-		es := EdgeStats{Parent: k.Parent, Child: k.Child, Buckets: make([]StatsBucket, 0, len(m))}
-		for _, bk := range m {
-			es.Buckets = append(es.Buckets, *bk)
-		}
-		slices.SortFunc(es.Buckets, func(a, b StatsBucket) int { return cmp.Compare(a.StartUnixNano, b.StartUnixNano) })
-		out = append(out, es)
+		out = append(out, EdgeStats{Parent: k.Parent, Child: k.Child, Buckets: sortedBuckets(m)})
 	}
 	slices.SortFunc(out, func(a, b EdgeStats) int {
 		return cmp.Or(cmp.Compare(a.Parent, b.Parent), cmp.Compare(a.Child, b.Child))

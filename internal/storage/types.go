@@ -147,7 +147,7 @@ func (q StatsQuery) BucketStart(t uint64) uint64 {
 // safe for concurrent use.
 type StatsBuilder struct {
 	q   StatsQuery
-	ops map[statsOp]map[uint64]*StatsBucket
+	ops seriesBuckets[statsOp]
 }
 
 type statsOp struct {
@@ -155,9 +155,40 @@ type statsOp struct {
 	kind          model.SpanKind
 }
 
+// seriesBuckets holds the buckets of many series (operations, edges) by
+// their start.
+type seriesBuckets[K comparable] map[K]map[uint64]*StatsBucket
+
+// bucket returns the bucket of series k holding time t under q, creating
+// it when needed.
+func (sb seriesBuckets[K]) bucket(q StatsQuery, k K, t uint64) *StatsBucket {
+	m := sb[k]
+	if m == nil {
+		m = map[uint64]*StatsBucket{}
+		sb[k] = m
+	}
+	start := q.BucketStart(t)
+	bk := m[start]
+	if bk == nil {
+		bk = &StatsBucket{StartUnixNano: start}
+		m[start] = bk
+	}
+	return bk
+}
+
+// sortedBuckets returns a series' buckets sorted by start.
+func sortedBuckets(m map[uint64]*StatsBucket) []StatsBucket {
+	out := make([]StatsBucket, 0, len(m))
+	for _, bk := range m {
+		out = append(out, *bk)
+	}
+	slices.SortFunc(out, func(a, b StatsBucket) int { return cmp.Compare(a.StartUnixNano, b.StartUnixNano) })
+	return out
+}
+
 // NewStatsBuilder returns a builder for q.
 func NewStatsBuilder(q StatsQuery) *StatsBuilder {
-	return &StatsBuilder{q: q, ops: map[statsOp]map[uint64]*StatsBucket{}}
+	return &StatsBuilder{q: q, ops: seriesBuckets[statsOp]{}}
 }
 
 // Matches reports whether spans of the operation belong to the query.
@@ -166,19 +197,7 @@ func (b *StatsBuilder) Matches(service, name string) bool {
 }
 
 func (b *StatsBuilder) bucket(service, name string, kind model.SpanKind, t uint64) *StatsBucket {
-	k := statsOp{service, name, kind}
-	m := b.ops[k]
-	if m == nil {
-		m = map[uint64]*StatsBucket{}
-		b.ops[k] = m
-	}
-	start := b.q.BucketStart(t)
-	bk := m[start]
-	if bk == nil {
-		bk = &StatsBucket{StartUnixNano: start}
-		m[start] = bk
-	}
-	return bk
+	return b.ops.bucket(b.q, statsOp{service, name, kind}, t)
 }
 
 // AddSpan counts s when it matches the query and starts in its range.
@@ -212,12 +231,7 @@ func (b *StatsBuilder) AddBucket(service, name string, kind model.SpanKind, t, c
 func (b *StatsBuilder) Result() []OperationStats {
 	out := make([]OperationStats, 0, len(b.ops))
 	for k, m := range b.ops {
-		os := OperationStats{Service: k.service, Operation: k.name, Kind: k.kind, Buckets: make([]StatsBucket, 0, len(m))}
-		for _, bk := range m {
-			os.Buckets = append(os.Buckets, *bk)
-		}
-		slices.SortFunc(os.Buckets, func(a, b StatsBucket) int { return cmp.Compare(a.StartUnixNano, b.StartUnixNano) })
-		out = append(out, os)
+		out = append(out, OperationStats{Service: k.service, Operation: k.name, Kind: k.kind, Buckets: sortedBuckets(m)})
 	}
 	slices.SortFunc(out, func(a, b OperationStats) int {
 		return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Operation, b.Operation), cmp.Compare(a.Kind, b.Kind))
