@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Optional: runs the ClickHouse backend's modern-dialect test on a modern
+# Runs the ClickHouse backend's modern-dialect test on a modern
 # ClickHouse engine (26.5) in process, through chDB. libchdb.so comes from
 # npm's @chdb/lib-linux-x64-gnu (a 559 MB download, cached in
 # $CLEW_CHDB_DIR, default ~/.cache/clew-chdb); the Go side is
-# github.com/chdb-io/chdb-go (purego, no cgo). Not part of scripts/test.sh.
+# github.com/chdb-io/chdb-go (purego, no cgo). scripts/test.sh runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${CLEW_CHDB_DIR:-$HOME/.cache/clew-chdb}

@@ -71,6 +71,12 @@ ch_install cluster
 ch_start
 export CLEW_REQUIRE_CLICKHOUSE=1
 
+echo "== chDB: the modern ClickHouse dialect on ClickHouse 26.5, in process"
+# scripts/chdb-test.sh fetches libchdb.so from npm (about 530 MB, cached in
+# ~/.cache/clew-chdb) and runs the chdb-tagged test against it.
+go vet -tags chdb ./internal/storage/clickhouse
+bash scripts/chdb-test.sh
+
 echo "== go test"
 # -p 2: this machine has two cores; more parallel packages only thrash.
 go test -count=1 -p 2 -timeout 15m ./...
