@@ -69,7 +69,7 @@ type metricsQuery struct {
 	kinds            []model.SpanKind
 	groupByOperation bool
 	quantile         float64
-	end              time.Time // the last point's time, a whole minute
+	end              time.Time // the last point's time
 	points           int
 	step, ratePer    time.Duration
 }
@@ -161,7 +161,8 @@ func (s *opSeries) labels() []label {
 
 // window sums the minutes that start in [from, to).
 func (s *opSeries) window(from, to time.Time) (calls, errs uint64, lat sketch.Sketch) {
-	for m := from.Unix() / 60; m < to.Unix()/60; m++ {
+	const minute = int64(time.Minute)
+	for m := (from.UnixNano() + minute - 1) / minute; m*minute < to.UnixNano(); m++ {
 		if c := s.minutes[m]; c != nil {
 			calls += c.calls
 			errs += c.errors
@@ -173,7 +174,7 @@ func (s *opSeries) window(from, to time.Time) (calls, errs uint64, lat sketch.Sk
 
 // metricSeries reads the per-minute statistics of every series of mq.
 func (a *API) metricSeries(r *http.Request, mq *metricsQuery) ([]*opSeries, error) {
-	first := mq.end.Add(-time.Duration(mq.points-1)*mq.step - mq.ratePer)
+	first := mq.end.Add(-time.Duration(mq.points-1)*mq.step - mq.ratePer).Truncate(time.Minute)
 	rng := storage.TimeRange{Start: uint64(first.UnixNano()), End: uint64(mq.end.UnixNano()) - 1}
 	byKey := map[[2]string]*opSeries{}
 	for _, svc := range mq.services {
@@ -291,7 +292,9 @@ func parseMetricsQuery(v url.Values, latencies bool, now time.Time) (*metricsQue
 	// that would repeat the same minutes, so both round up to minutes.
 	mq.step = roundUp(mq.step, minStep)
 	mq.ratePer = roundUp(mq.ratePer, minStep)
-	mq.end = endT.Truncate(minStep)
+	// NB: the last point is at endTs itself, not a whole minute before
+	// it, so that it counts the minute in progress.
+	mq.end = endT
 	mq.points = int(lookback/mq.step) + 1
 	if mq.points > maxMetricsPoints {
 		return nil, query.BadRequestf("lookback %s in steps of %s is %d points, more than %d", lookback, mq.step, mq.points, maxMetricsPoints)

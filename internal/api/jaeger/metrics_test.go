@@ -137,6 +137,14 @@ func TestMetricsEndpoints(t *testing.T) {
 		t.Errorf("client call rate = %v", pts)
 	}
 
+	// An endTs inside a minute puts the last point there, counting the
+	// minute in progress (GET /a's calls at -5m..-4m51s).
+	_, body = get(t, srv, "/api/metrics/calls", "service", "api", "endTs", strconv.FormatUint(at(-4*time.Minute-30*time.Second)/1e6, 10),
+		"lookback", "60000", "step", "60000")
+	if _, pts = points(t, body, 0); len(pts) != 2 || pts[ts(-4*time.Minute-30*time.Second)] != 10.0/600 {
+		t.Errorf("calls ending mid-minute = %v", pts)
+	}
+
 	if code, body = get(t, srv, "/api/metrics/minstep"); code != http.StatusOK || body["minStep"] != 60000.0 {
 		t.Errorf("minstep = %d %v", code, body)
 	}
