@@ -277,6 +277,8 @@ const scenarios = {
     const nodes = await page.locator('[data-testid=graph] .node').count();
     log(`dependency graph: ${nodes} services`);
     assert(nodes >= 5, `dependency graph nodes: ${nodes}`);
+    // The embedded engine keeps edge statistics: the graph counts every call.
+    assert(await page.getByText('Every call of the window.').count() === 1, 'the graph says it counts every call');
     await page.click('[data-testid=graph] .node[data-node=checkout]');
     await page.waitForURL(/service=checkout/);
     await page.waitForSelector('[data-testid=red-charts] polyline');
