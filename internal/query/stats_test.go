@@ -3,6 +3,7 @@ package query_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -39,5 +40,32 @@ func TestOperationStats(t *testing.T) {
 	}
 	if _, err := plain.OperationStats(ctx, storage.StatsQuery{}); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("err = %v, want errors.ErrUnsupported", err)
+	}
+}
+
+// Dependencies read from the edge statistics agree with those counted
+// from the spans.
+func TestDependenciesFromEdgeStats(t *testing.T) {
+	ctx := context.Background()
+	st := fixture(t)
+	withStats, plain := newService(t, st, nil), newService(t, onlyReader{st}, nil)
+	r := storage.TimeRange{Start: at(-24 * time.Hour), End: at(0)}
+	got, err := withStats.Dependencies(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := plain.Dependencies(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("from edge statistics: %+v; from spans: %+v", got, want)
+	}
+	es, err := withStats.EdgeStats(ctx, storage.StatsQuery{Range: r})
+	if err != nil || len(es) != len(want) {
+		t.Errorf("EdgeStats = %+v, %v", es, err)
+	}
+	if _, err := plain.EdgeStats(ctx, storage.StatsQuery{}); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("EdgeStats without statistics: err = %v, want errors.ErrUnsupported", err)
 	}
 }
