@@ -185,8 +185,11 @@ func testReplicated(t *testing.T, c *chtest.Cluster) {
 func testTwoShards(t *testing.T, c *chtest.Cluster) {
 	ctx := context.Background()
 	const dbName = "clew_shards"
-	a := openCluster(t, c.DSN(0), dbName, chtest.TwoShards, chtest.TwoShardsPath, Options{FlushInterval: 20 * time.Millisecond})
-	b := openCluster(t, c.DSN(1), dbName, chtest.TwoShards, chtest.TwoShardsPath, Options{FlushInterval: 20 * time.Millisecond})
+	// The nodes' loops do not run: the test rolls up edges and drops
+	// partitions itself, at the moments it checks.
+	opts := Options{FlushInterval: 20 * time.Millisecond, EdgeRollupSettle: time.Second, noLoops: true}
+	a := openCluster(t, c.DSN(0), dbName, chtest.TwoShards, chtest.TwoShardsPath, opts)
+	b := openCluster(t, c.DSN(1), dbName, chtest.TwoShards, chtest.TwoShardsPath, opts)
 	t.Cleanup(func() { c.Query(0, "DROP DATABASE IF EXISTS "+dbName+" ON CLUSTER "+chtest.TwoShards) })
 
 	base := time.Now().Add(-time.Hour)
@@ -243,6 +246,87 @@ func testTwoShards(t *testing.T, c *chtest.Cluster) {
 	got, err := b.Dependencies(ctx, storage.TimeRange{})
 	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Dependencies across shards:\n got %v (%v)\nwant %v", got, err, want)
+	}
+
+	// Edge statistics: live right after the writes, then rolled up by
+	// both nodes at once through the Distributed table (cells sharded by
+	// minute and edge), from either node.
+	qs := edgeQueries(base.Truncate(time.Minute), 3)
+	checkEdges(t, a, spans, qs, "two shards, live")
+	time.Sleep(opts.EdgeRollupSettle + time.Second)
+	var wg sync.WaitGroup
+	for _, node := range []*DB{a, b} {
+		wg.Go(func() {
+			if _, err := node.rollupEdges(ctx); err != nil {
+				t.Errorf("rollupEdges: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	rollUpAll(t, b)
+	var cells [2]string
+	for i := range cells {
+		out, err := c.Query(i, "SELECT count() FROM "+dbName+".edge_minutes_local")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cells[i] = strings.TrimSpace(out)
+	}
+	t.Logf("edge cells per shard: %v", cells)
+	checkEdges(t, a, spans, qs, "two shards, rolled up, node a")
+	checkEdges(t, b, spans, qs, "two shards, rolled up, node b")
+
+	testClusterRetention(t, c, dbName)
+}
+
+// testClusterRetention: a node lists the expired partitions of every
+// shard, not only its own server's, and drops them ON CLUSTER. The
+// expired trace lives on one shard; the node that drops it is connected to
+// the other one, whose system.parts does not know the day.
+func testClusterRetention(t *testing.T, c *chtest.Cluster, dbName string) {
+	ctx := context.Background()
+	now := time.Now()
+	old := storagetest.GenerateTraces(77, 1, 4, now.Add(-5*24*time.Hour))
+	day := now.Add(-5 * 24 * time.Hour).UTC().Format("2006-01-02")
+	partsOf := func(i int) string {
+		t.Helper()
+		out, err := c.Query(i, "SELECT count() FROM system.parts WHERE active AND database = '"+dbName+"' AND partition = '"+day+"'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+	writer := openCluster(t, c.DSN(0), dbName, chtest.TwoShards, chtest.TwoShardsPath, Options{noLoops: true})
+	if err := writer.Write(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	holder := 0
+	if partsOf(0) == "0" {
+		holder = 1
+	}
+	if partsOf(holder) == "0" || partsOf(1-holder) != "0" {
+		t.Fatalf("the expired trace is on shards with %s and %s parts of %s, want one", partsOf(0), partsOf(1), day)
+	}
+	node := openCluster(t, c.DSN(1-holder), dbName, chtest.TwoShards, chtest.TwoShardsPath,
+		Options{Retention: 48 * time.Hour, now: func() time.Time { return now }, noLoops: true})
+	n, err := node.DropExpired(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatalf("DropExpired on server %d dropped nothing; server %d holds %s parts of %s", 2-holder, holder+1, partsOf(holder), day)
+	}
+	// ON CLUSTER DDL runs on each server through its queue: wait for it.
+	deadline := time.Now().Add(30 * time.Second)
+	for partsOf(holder) != "0" {
+		if time.Now().After(deadline) {
+			t.Fatalf("server %d still holds %s parts of %s after DropExpired", holder+1, partsOf(holder), day)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("DropExpired on server %d dropped %d partitions of server %d", 2-holder, n, holder+1)
+	if _, err := node.Trace(ctx, old[0].TraceID, storage.TimeRange{}); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Trace of the expired day: %v, want ErrNotFound", err)
 	}
 }
 

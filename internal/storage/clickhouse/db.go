@@ -35,11 +35,13 @@ type DB struct {
 }
 
 var (
-	_ storage.Backend = (*DB)(nil)
+	_ storage.Backend         = (*DB)(nil)
+	_ storage.StatsReader     = (*DB)(nil)
+	_ storage.FullTraceFinder = (*DB)(nil)
 )
 
 // Open connects to ClickHouse, creates or migrates the schema, and starts
-// the batch writer and the retention loop.
+// the batch writer, the retention loop and the edge rollup loop.
 func Open(ctx context.Context, opts Options) (*DB, error) {
 	opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
@@ -79,8 +81,11 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	db.log.Info("clickhouse storage ready", "server", dialect.Version, "modern", dialect.Modern,
 		"database", dbName, "cluster", opts.Cluster)
 	db.w = newWriter(db)
-	if opts.Retention > 0 {
+	if opts.Retention > 0 && !opts.noLoops {
 		db.bg.Go(db.retentionLoop)
+	}
+	if opts.EdgeRollupInterval > 0 && !opts.noLoops {
+		db.bg.Go(db.rollupLoop)
 	}
 	return db, nil
 }

@@ -89,7 +89,7 @@ func diskBytesPerSpan(b *testing.B, db *DB, spans uint64) float64 {
 // benchData writes 10,000 traces of 10 spans in 1,000-span writes and
 // returns their IDs.
 func benchData(b *testing.B) (*DB, []model.TraceID) {
-	db := openTest(b, b.TempDir(), Options{FlushInterval: 0})
+	db := openTest(b, b.TempDir(), Options{FlushInterval: 0, noLoops: true, EdgeRollupSettle: time.Second})
 	spans := storagetest.GenerateTraces(10, 10_000, 10, time.Now().Add(-time.Hour))
 	for c := range slices.Chunk(spans, 1000) {
 		if err := db.Write(context.Background(), c); err != nil {
@@ -103,9 +103,9 @@ func benchData(b *testing.B) (*DB, []model.TraceID) {
 	return db, ids
 }
 
-// BenchmarkReads measures a trace lookup by ID (10 spans, no hint) and
-// searches for the 20 newest matching traces, summaries included, over
-// 100,000 spans.
+// BenchmarkReads measures a trace lookup by ID (10 spans, no hint),
+// searches for the 20 newest matching traces, summaries included, and the
+// statistics reads, over 100,000 spans (about 9 minutes of them).
 func BenchmarkReads(b *testing.B) {
 	db, ids := benchData(b)
 	ctx := context.Background()
@@ -146,9 +146,34 @@ func BenchmarkReads(b *testing.B) {
 			}
 		}
 	})
-	b.Run("OperationStats", func(b *testing.B) {
+	// OperationStats over the whole range, in one bucket and per minute.
+	for _, step := range []time.Duration{0, time.Minute} {
+		name := "OperationStats"
+		if step > 0 {
+			name += "PerMinute"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := db.OperationStats(ctx, storage.StatsQuery{Step: step}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	// EdgeStats twice: every minute computed live (just written), then
+	// every minute read from the rollups.
+	b.Run("EdgeStatsLive", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := db.OperationStats(ctx, StatsQuery{}); err != nil {
+			if _, err := db.EdgeStats(ctx, storage.StatsQuery{Step: time.Minute}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("EdgeStatsRolledUp", func(b *testing.B) {
+		rollUpAll(b, db)
+		b.ResetTimer()
+		for b.Loop() {
+			if _, err := db.EdgeStats(ctx, storage.StatsQuery{Step: time.Minute}); err != nil {
 				b.Fatal(err)
 			}
 		}

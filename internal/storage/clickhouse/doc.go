@@ -11,16 +11,23 @@
 // Writes are grouped into batched inserts into a Null table whose
 // materialized views fill the search table (spans), the trace table
 // (trace_spans: whole spans in the format of docs/format/clickhouse-span.md,
-// ordered by trace ID), the trace index (trace ID → first start, last end)
-// and the per-minute RED statistics (operation_stats). A Write returns
-// once ClickHouse accepted its insert.
+// ordered by trace ID), the trace index (trace ID → first start, last end),
+// the per-minute RED statistics with the latency sketch's bucket counts
+// (operation_minutes), the attribute keys per minute (attribute_names) and
+// the per-minute write marks of the edge rollups (rollup_minutes). A Write
+// returns once ClickHouse accepted its insert.
 //
 // Reads: Trace asks the trace index for the trace's time span and reads
 // trace_spans by primary key; FindTraces turns the query's conditions into
 // SQL over the search table (bound parameters, the matcher's exact rules),
 // evaluates in Go what SQL cannot, and orders the traces by the index;
-// Services and Operations read the RED aggregates; Dependencies joins
-// child and parent spans. Retention drops day partitions.
+// Services, Operations and OperationStats (storage.StatsReader) read the
+// RED aggregates, rebuilding sketches from their bucket counts;
+// AttributeNames reads the attribute keys per minute; Dependencies joins
+// child and parent spans; EdgeStats reads the service edges that a
+// background loop of every node rolls up per minute (edge_minutes), and
+// joins live the minutes not rolled up since their last write (edges.go).
+// Retention drops day partitions, of every shard with a cluster.
 //
 // A DB is safe for concurrent use, and many DBs (in many processes) may
 // share one database.

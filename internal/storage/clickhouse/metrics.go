@@ -15,6 +15,8 @@ type metrics struct {
 	pending           prometheus.Gauge
 	overloaded        prometheus.Counter
 	partitionsDropped prometheus.Counter
+	edgeMinutesRolled prometheus.Counter
+	rollupErrors      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -42,8 +44,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		partitionsDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "clew_clickhouse_partitions_dropped_total", Help: "Day partitions dropped by retention.",
 		}),
+		edgeMinutesRolled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "clew_clickhouse_edge_rollup_minutes_total", Help: "Minutes whose service edges this node rolled up.",
+		}),
+		rollupErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "clew_clickhouse_edge_rollup_errors_total", Help: "Rounds of the edge rollup that failed; the next round retries.",
+		}),
 	}
-	m.collectors = []prometheus.Collector{m.inserts, m.insertErrors, m.insertSeconds, m.spansWritten, m.pending, m.overloaded, m.partitionsDropped}
+	m.collectors = []prometheus.Collector{m.inserts, m.insertErrors, m.insertSeconds, m.spansWritten, m.pending, m.overloaded,
+		m.partitionsDropped, m.edgeMinutesRolled, m.rollupErrors}
 	if reg != nil {
 		for _, c := range m.collectors {
 			_ = reg.Register(c)

@@ -20,6 +20,8 @@ const (
 	DefaultRetentionInterval    = time.Hour
 	DefaultReplicaPath          = "/clickhouse/tables/{shard}"
 	DefaultQueryTimeout         = time.Minute
+	DefaultEdgeRollupInterval   = 30 * time.Second
+	DefaultEdgeRollupSettle     = 2 * time.Minute
 )
 
 // Options configure a DB. The zero value of every field but DSN means its
@@ -67,6 +69,22 @@ type Options struct {
 	// QueryTimeout bounds each read query (max_execution_time).
 	QueryTimeout time.Duration
 
+	// EdgeRollupInterval is how often the node rolls up service edges
+	// into per-minute cells that EdgeStats reads (see edges.go); every
+	// node does, and nodes doing it at once only repeat work. Negative
+	// disables the loop: EdgeStats stays complete, computing live what
+	// no node rolled up.
+	EdgeRollupInterval time.Duration
+	// EdgeRollupSettle is how long a minute must go without writes before
+	// its edges are rolled up; until then EdgeStats computes it live. It
+	// must exceed the time an insert takes to become visible on every
+	// replica plus the clock difference between ClickHouse servers.
+	EdgeRollupSettle time.Duration
+
+	// noLoops keeps the background loops (retention, edge rollup) from
+	// running, for tests that call them by hand.
+	noLoops bool
+
 	// Logger and Registerer may be nil.
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -100,6 +118,12 @@ func (o *Options) EnsureDefaults() {
 	if o.QueryTimeout <= 0 {
 		o.QueryTimeout = DefaultQueryTimeout
 	}
+	if o.EdgeRollupInterval == 0 {
+		o.EdgeRollupInterval = DefaultEdgeRollupInterval
+	}
+	if o.EdgeRollupSettle == 0 {
+		o.EdgeRollupSettle = DefaultEdgeRollupSettle
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -122,6 +146,10 @@ func (o *Options) Validate() error {
 	}
 	if o.Retention < 0 {
 		errs = append(errs, errors.New("retention must not be negative (0 keeps everything)"))
+	}
+	if o.EdgeRollupSettle < 0 || (o.EdgeRollupSettle > 0 && o.EdgeRollupSettle < time.Second) {
+		// NB: the marks are the server's now(), whole seconds.
+		errs = append(errs, errors.New("edge rollup settle window must be at least a second"))
 	}
 	if o.InsertQuorum < 0 {
 		errs = append(errs, errors.New("insert quorum must not be negative"))

@@ -9,12 +9,14 @@ import (
 )
 
 // Services lists every service, from the per-operation statistics (a few
-// rows per operation and minute, not the spans).
+// rows per operation and minute, not the spans). Services whose spans were
+// all written before schema migration 3 are not listed (the statistics
+// start with it), though their traces are found.
 func (db *DB) Services(ctx context.Context) ([]string, error) {
 	if err := db.check(); err != nil {
 		return nil, err
 	}
-	rows, err := db.conn.Query(db.queryCtx(ctx), "SELECT DISTINCT service FROM "+db.schema.q(tableOpStats)+" ORDER BY service")
+	rows, err := db.conn.Query(db.queryCtx(ctx), "SELECT DISTINCT service FROM "+db.schema.q(tableOpMinutes)+" ORDER BY service")
 	if err != nil {
 		return nil, fmt.Errorf("services: %w", err)
 	}
@@ -36,7 +38,7 @@ func (db *DB) Operations(ctx context.Context, q storage.OperationQuery) ([]stora
 		return nil, err
 	}
 	var b sqlBuf
-	b.s("SELECT DISTINCT service, name, kind FROM " + db.schema.q(tableOpStats) + " WHERE 1")
+	b.s("SELECT DISTINCT service, name, kind FROM " + db.schema.q(tableOpMinutes) + " WHERE 1")
 	if q.Service != "" {
 		b.s(" AND service = ").arg(q.Service)
 	}
@@ -76,18 +78,50 @@ func attrWhere(b *sqlBuf, q storage.AttributeQuery) {
 	}
 }
 
-// AttributeNames lists the attribute keys of spans in the range.
+// attributeNamesSQL returns the query of AttributeNames: scope and key.
+func (db *DB) attributeNamesSQL(q storage.AttributeQuery) *sqlBuf {
+	r := q.Range
+	// Whole minutes [lo, hi): every span starting in them is in the range.
+	lo := (r.Start + nsPerMinute - 1) / nsPerMinute * nsPerMinute
+	hi := uint64(maxMinute + nsPerMinute)
+	if r.End != 0 {
+		hi = min(hi, (r.End+1)/nsPerMinute*nsPerMinute)
+	}
+	b := &sqlBuf{}
+	b.s("SELECT DISTINCT s, k FROM (")
+	if lo < hi {
+		b.s("SELECT scope AS s, key AS k FROM " + db.schema.q(tableAttrNames) + " WHERE minute_ns >= ").arg(lo).s(" AND minute_ns < ").arg(hi)
+		if q.Scope != storage.ScopeAny {
+			b.s(" AND scope = ").arg(uint8(q.Scope))
+		}
+		b.s(" UNION ALL ")
+	}
+	// The partial minutes: the whole range when it has no whole minute.
+	b.s("SELECT s, k FROM " + db.schema.q(tableSpans) + " ARRAY JOIN attr_scopes AS s, attr_keys AS k WHERE ")
+	if lo < hi {
+		b.s("(start_ns < ").arg(lo).s(" OR start_ns >= ").arg(hi).s(")")
+	} else {
+		b.s("1")
+	}
+	attrWhere(b, q)
+	b.s(") ORDER BY k, s")
+	if q.Limit > 0 {
+		b.s(" LIMIT ").arg(q.Limit)
+	}
+	return b
+}
+
+// AttributeNames lists the attribute keys of spans in the range. The whole
+// minutes of the range come from attribute_names (one row per key, scope
+// and minute, kept by a materialized view), the partial minutes at its
+// ends from the spans themselves, so the answer is exact without reading
+// every span's attributes. Keys of spans written before schema migration
+// 6 are found only in those partial minutes.
 func (db *DB) AttributeNames(ctx context.Context, q storage.AttributeQuery) ([]storage.AttributeName, error) {
 	if err := db.check(); err != nil {
 		return nil, err
 	}
-	var b sqlBuf
-	b.s("SELECT DISTINCT s, k FROM " + db.schema.q(tableSpans) + " ARRAY JOIN attr_scopes AS s, attr_keys AS k WHERE 1")
-	attrWhere(&b, q)
-	b.s(" ORDER BY k, s")
-	if q.Limit > 0 {
-		b.s(" LIMIT ").arg(q.Limit)
-	}
+	b := db.attributeNamesSQL(q)
 	rows, err := db.conn.Query(db.queryCtx(ctx), b.String(), b.args...)
 	if err != nil {
 		return nil, fmt.Errorf("attribute names: %w", err)

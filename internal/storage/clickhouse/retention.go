@@ -39,7 +39,11 @@ func (db *DB) retentionLoop() {
 // DropExpired drops the day partitions whose every span started more than
 // Options.Retention ago and returns how many it dropped. ALTER TABLE …
 // DROP PARTITION works on every ClickHouse version (the modern dialect
-// also has a TTL, which does the same in the background).
+// also has a TTL, which does the same in the background). With a cluster,
+// the partitions are listed on every shard (cluster_parts, a Distributed
+// table over system.parts) and dropped ON CLUSTER, so that a day that only
+// another shard holds is dropped too; a partition listed by several
+// shards is dropped once.
 func (db *DB) DropExpired(ctx context.Context) (int, error) {
 	if err := db.check(); err != nil {
 		return 0, err
@@ -53,8 +57,12 @@ func (db *DB) DropExpired(ctx context.Context) (int, error) {
 	for i, t := range dataTables {
 		tables[i] = t + db.schema.localSuffix()
 	}
+	parts := "system.parts"
+	if db.opts.Cluster != "" {
+		parts = db.schema.q(tableClusterParts)
+	}
 	rows, err := db.conn.Query(db.queryCtx(ctx),
-		"SELECT DISTINCT table, partition FROM system.parts WHERE active AND database = ? AND has(?, table) ORDER BY table, partition",
+		"SELECT DISTINCT table, partition FROM "+parts+" WHERE active AND database = ? AND has(?, table) ORDER BY table, partition",
 		db.schema.db, tables)
 	if err != nil {
 		return 0, fmt.Errorf("list partitions: %w", err)

@@ -2,8 +2,11 @@ package clickhouse
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/clew-tracing/clew/internal/sketch"
 )
 
 // Dialect is what the ClickHouse server understands, decided from its
@@ -51,25 +54,59 @@ type schema struct {
 // Table names. With a cluster, the data lives in <name>_local tables and
 // <name> is a Distributed table over them; without, <name> is the table.
 const (
-	tableInput      = "spans_input"     // Null engine; every insert lands here and fans out through materialized views
-	tableSpans      = "spans"           // flat spans for searching, ordered by service, name, start
-	tableTraceSpans = "trace_spans"     // whole encoded spans, ordered by trace ID
-	tableTraceIndex = "trace_index"     // trace ID → first start, last end
-	tableOpStats    = "operation_stats" // per minute, service, operation and kind: calls, errors, latency (RED)
-	tableMigrations = "schema_migrations"
+	tableInput      = "spans_input" // Null engine; every insert lands here and fans out through materialized views
+	tableSpans      = "spans"       // flat spans for searching, ordered by service, name, start
+	tableTraceSpans = "trace_spans" // whole encoded spans, ordered by trace ID
+	tableTraceIndex = "trace_index" // trace ID → first start, last end
+	// tableOpMinutes holds, per minute, service, operation and kind, the
+	// calls, errors and the durations' sum, min, max and log buckets (RED).
+	tableOpMinutes = "operation_minutes"
+	// tableEdgeMinutes holds, per minute, parent and child service, the
+	// rolled-up statistics of the service edge's child spans.
+	tableEdgeMinutes = "edge_minutes"
+	// tableRollupMinutes holds, per minute, when spans touching it were
+	// last written and when its edges were last rolled up.
+	tableRollupMinutes = "rollup_minutes"
+	// tableAttrNames holds the attribute keys seen per minute and scope.
+	tableAttrNames = "attribute_names"
+	// tableClusterParts is a Distributed table over every shard's
+	// system.parts (cluster only), so that retention sees every shard.
+	tableClusterParts = "cluster_parts"
+	tableMigrations   = "schema_migrations"
+	// tableOpStats held RED statistics with ClickHouse's quantiles; it is
+	// dropped by migration 3 in favour of tableOpMinutes.
+	tableOpStats = "operation_stats"
 )
 
 // dataTables are the tables with day partitions, dropped by retention.
-var dataTables = []string{tableSpans, tableTraceSpans, tableTraceIndex, tableOpStats}
+var dataTables = []string{tableSpans, tableTraceSpans, tableTraceIndex, tableOpMinutes, tableRollupMinutes, tableEdgeMinutes, tableAttrNames}
 
 // nsPerDay and the partition expression put every row in the UTC day of its
 // start: toDate of a day number, which every ClickHouse version reads the
 // same way and which needs no time zone.
 const (
-	nsPerDay     = 86_400_000_000_000
-	nsPerMinute  = 60_000_000_000
-	partitionDay = "toDate(intDiv(start_ns, 86400000000000))"
+	nsPerDay      = 86_400_000_000_000
+	nsPerMinute   = 60_000_000_000
+	partitionDay  = "toDate(intDiv(start_ns, 86400000000000))"
+	partitionMin  = "toDate(intDiv(minute_ns, 86400000000000))"
+	minuteOfStart = "intDiv(start_ns, 60000000000) * 60000000000"
 )
+
+// binSQL returns the SQL of the latency sketch's bucket of a duration
+// column (nanoseconds, >= 1): ceil(ln(d) / sketch.LogGamma()), the formula
+// of sketch.BinIndex, so that sketch.FromBins rebuilds from ClickHouse's
+// counts the sketch Go would have built. greatest() keeps log(0) = -inf out
+// of toInt32, which modern servers refuse; callers count zero durations
+// apart, as the sketch does.
+func binSQL(col string) string {
+	return "toInt32(ceil(log(greatest(" + col + ", 1)) / " + strconv.FormatFloat(sketch.LogGamma(), 'g', -1, 64) + "))"
+}
+
+// binsSQL returns the two array arguments of a sumMap counting one value of
+// the duration column in its bucket, or nothing for a zero duration.
+func binsSQL(col string) string {
+	return "if(" + col + " > 0, [" + binSQL(col) + "], emptyArrayInt32()), if(" + col + " > 0, [toUInt64(1)], emptyArrayUInt64())"
+}
 
 // migration is one versioned step of the schema. Every statement is
 // idempotent, so that two Clew nodes starting at once may both apply it.
@@ -96,12 +133,14 @@ func (s *schema) onCluster() string {
 	return ""
 }
 
-// engine returns a MergeTree-family engine clause, replicated with a cluster.
-func (s *schema) engine(family, table string) string {
+// engine returns a MergeTree-family engine clause, replicated with a
+// cluster; args are the engine's own parameters (a version column).
+func (s *schema) engine(family, table string, args ...string) string {
 	if s.cluster == "" {
-		return family + "()"
+		return family + "(" + strings.Join(args, ", ") + ")"
 	}
-	return fmt.Sprintf("Replicated%s('%s/%s/%s', '{replica}')", family, s.replicaPath, s.db, table)
+	return fmt.Sprintf("Replicated%s('%s/%s/%s', '{replica}'%s)", family, s.replicaPath, s.db, table,
+		strings.Join(append([]string{""}, args...), ", "))
 }
 
 func (s *schema) lc() string {
@@ -126,12 +165,17 @@ func (s *schema) ttl(dayExpr string) string {
 }
 
 // distributed creates the Distributed table <name> over <name>_local,
-// sharded by trace ID so that a trace lives on one shard. (Only inserts
-// use the key; operation_stats is written by views on each shard.)
+// sharded by trace ID so that a trace lives on one shard. Only inserts use
+// the key: the aggregates that views fill on each shard get rand(); the
+// edge rollups go to the shard of their (minute, parent, child), so that
+// every version of a cell lands where ReplacingMergeTree can merge them.
 func (s *schema) distributed(name string) string {
 	key := "cityHash64(trace_id)"
-	if name == tableOpStats {
+	switch name {
+	case tableOpMinutes, tableRollupMinutes, tableAttrNames:
 		key = "rand()"
+	case tableEdgeMinutes:
+		key = "cityHash64(minute_ns, parent, child)"
 	}
 	return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s AS %s\nENGINE = Distributed(`%s`, `%s`, `%s`, %s)",
 		s.q(name), s.onCluster(), s.local(name), s.cluster, s.db, name+"_local", key)
@@ -147,7 +191,14 @@ var inputColumns = []string{
 func (s *schema) migrations() []migration {
 	return []migration{
 		{1, "spans, trace spans, trace index", s.v1()},
-		{2, "per-operation RED statistics", s.v2()},
+		// NB: migration 2 created operation_stats (RED with ClickHouse's
+		// quantiles), which migration 3 replaces; it now creates
+		// nothing, so that a new database never holds the old table.
+		{2, "per-operation RED statistics (superseded by 3)", nil},
+		{3, "per-operation statistics with latency sketch buckets", s.v3()},
+		{4, "service-edge rollups", s.v4()},
+		{5, "partitions across the cluster", s.v5()},
+		{6, "attribute names per minute", s.v6()},
 	}
 }
 
@@ -272,31 +323,151 @@ GROUP BY day, trace_id`, s.local("trace_index_mv"), s.onCluster(), s.local(table
 	return out
 }
 
-func (s *schema) v2() []string {
-	lc := s.lc()
-	out := []string{fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s%s (
+// v3 replaces operation_stats (quantilesState, which cannot be merged
+// into Clew's sketches) with operation_minutes, whose latency columns are
+// the sketch's own log buckets: OperationStats rebuilds exact-count
+// sketches from them. Data written before is not copied over.
+//
+// NB: a SummingMergeTree, not an AggregatingMergeTree of sumMapState: on
+// 18.16 reading sumMap states costs about 20 µs a row, five times the rest
+// of the query; plain arrays read fast, and the background merges still
+// sum them (a Nested column whose name ends in "Map" is summed by key, and
+// the min and max states merge as in an AggregatingMergeTree).
+func (s *schema) v3() []string {
+	var out []string
+	// The view goes first, so that no insert writes into a dropped table.
+	out = append(out, fmt.Sprintf("DROP TABLE IF EXISTS %s%s", s.local("operation_stats_mv"), s.onCluster()))
+	if s.cluster != "" {
+		out = append(out, fmt.Sprintf("DROP TABLE IF EXISTS %s%s", s.q(tableOpStats), s.onCluster()))
+	}
+	out = append(out, fmt.Sprintf("DROP TABLE IF EXISTS %s%s", s.local(tableOpStats), s.onCluster()))
+	out = append(out, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s%s (
     minute_ns UInt64,
     service %[3]s,
     name %[3]s,
     kind UInt8,
-    calls AggregateFunction(count),
-    errors AggregateFunction(sum, UInt64),
-    duration_sum AggregateFunction(sum, UInt64),
-    duration_quantiles AggregateFunction(quantiles(0.5, 0.9, 0.99), UInt64)
+    calls UInt64,
+    errors UInt64,
+    duration_sum UInt64,
+    duration_zeros UInt64,
+    duration_min AggregateFunction(min, UInt64),
+    duration_max AggregateFunction(max, UInt64),
+    durationMap Nested(bin Int32, n UInt64)
 ) ENGINE = %[4]s
-PARTITION BY toDate(intDiv(minute_ns, 86400000000000))
-ORDER BY (service, name, kind, minute_ns)%[5]s`,
-		s.local(tableOpStats), s.onCluster(), lc,
-		s.engine("AggregatingMergeTree", tableOpStats+s.localSuffix()), s.ttl("toDate(intDiv(minute_ns, 86400000000000))")),
-		fmt.Sprintf(`CREATE MATERIALIZED VIEW IF NOT EXISTS %s%s TO %s AS
-SELECT intDiv(start_ns, 60000000000) * 60000000000 AS minute_ns, service, name, kind,
-    countState() AS calls, sumState(toUInt64(status_code = 2)) AS errors,
-    sumState(duration_ns) AS duration_sum, quantilesState(0.5, 0.9, 0.99)(duration_ns) AS duration_quantiles
+PARTITION BY %[5]s
+ORDER BY (service, name, kind, minute_ns)%[6]s`,
+		s.local(tableOpMinutes), s.onCluster(), s.lc(),
+		s.engine("SummingMergeTree", tableOpMinutes+s.localSuffix()), partitionMin, s.ttl(partitionMin)))
+	// NB: 18.16 cannot run a view whose SELECT reads a subquery ("Unknown
+	// identifier" on insert), so the buckets are counted with sumMap here.
+	out = append(out, fmt.Sprintf(`CREATE MATERIALIZED VIEW IF NOT EXISTS %s%s TO %s AS
+SELECT %s AS minute_ns, service, name, kind,
+    count() AS calls, countIf(status_code = 2) AS errors, sum(duration_ns) AS duration_sum, countIf(duration_ns = 0) AS duration_zeros,
+    minState(duration_ns) AS duration_min, maxState(duration_ns) AS duration_max,
+    tupleElement(sumMap(%s) AS h, 1) AS `+"`durationMap.bin`"+`, tupleElement(h, 2) AS `+"`durationMap.n`"+`
 FROM %s
-GROUP BY minute_ns, service, name, kind`, s.local("operation_stats_mv"), s.onCluster(), s.local(tableOpStats), s.local(tableInput)),
+GROUP BY minute_ns, service, name, kind`,
+		s.local("operation_minutes_mv"), s.onCluster(), s.local(tableOpMinutes), minuteOfStart, binsSQL("duration_ns"), s.local(tableInput)))
+	if s.cluster != "" {
+		out = append(out, s.distributed(tableOpMinutes))
+	}
+	return out
+}
+
+// rollupMarkMinutes bounds the minutes one span marks as written in
+// rollup_minutes: its start minute up to its end minute, at most this many.
+const rollupMarkMinutes = 60
+
+// v4 creates the service-edge rollups (see rollup.go): edge_minutes, the
+// per-minute cells the rollup loop computes, and rollup_minutes, which a
+// view marks with the time of every insert (the minutes each span
+// covers, from its start to its end) and the loop with the time of each
+// rollup, so that readers know which minutes are rolled up and current.
+func (s *schema) v4() []string {
+	lc := s.lc()
+	out := []string{fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s%s (
+    minute_ns UInt64,
+    parent %[3]s,
+    child %[3]s,
+    calls UInt64,
+    errors UInt64,
+    duration_sum UInt64,
+    duration_min UInt64,
+    duration_max UInt64,
+    duration_zeros UInt64,
+    bins Array(Int32),
+    bin_counts Array(UInt64),
+    version UInt64
+) ENGINE = %[4]s
+PARTITION BY %[5]s
+ORDER BY (minute_ns, parent, child)%[6]s`,
+		s.local(tableEdgeMinutes), s.onCluster(), lc,
+		s.engine("ReplacingMergeTree", tableEdgeMinutes+s.localSuffix(), "version"), partitionMin, s.ttl(partitionMin)),
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s%s (
+    minute_ns UInt64,
+    last_write AggregateFunction(max, UInt64),
+    rolled AggregateFunction(max, UInt64)
+) ENGINE = %s
+PARTITION BY %s
+ORDER BY minute_ns%s`,
+			s.local(tableRollupMinutes), s.onCluster(),
+			s.engine("AggregatingMergeTree", tableRollupMinutes+s.localSuffix()), partitionMin, s.ttl(partitionMin)),
+		// NB: now() is the server's clock when the insert runs, which is
+		// when the spans become visible; the rollup loop stamps its
+		// versions with the same clock (rollup.go).
+		fmt.Sprintf(`CREATE MATERIALIZED VIEW IF NOT EXISTS %s%s TO %s AS
+SELECT minute_ns, maxState(toUInt64(now()) * 1000000000) AS last_write, maxState(toUInt64(0)) AS rolled
+FROM %s
+ARRAY JOIN arrayMap(i -> %s + i * 60000000000,
+    range(toUInt64(least(intDiv(greatest(end_ns, start_ns), 60000000000) - intDiv(start_ns, 60000000000) + 1, %d)))) AS minute_ns
+GROUP BY minute_ns`,
+			s.local("rollup_minutes_mv"), s.onCluster(), s.local(tableRollupMinutes), s.local(tableInput), minuteOfStart, rollupMarkMinutes),
 	}
 	if s.cluster != "" {
-		out = append(out, s.distributed(tableOpStats))
+		out = append(out, s.distributed(tableEdgeMinutes), s.distributed(tableRollupMinutes))
+	}
+	return out
+}
+
+// v5 creates, with a cluster, a Distributed table over system.parts, so
+// that retention lists the partitions of every shard, not only those of
+// the server a node is connected to. Columns are named, not copied from
+// system.parts, whose columns differ between versions.
+func (s *schema) v5() []string {
+	if s.cluster == "" {
+		return nil
+	}
+	return []string{fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s%s (
+    database String,
+    table String,
+    partition String,
+    active UInt8
+) ENGINE = Distributed(%s, system, parts)`, s.q(tableClusterParts), s.onCluster(), "`"+s.cluster+"`")}
+}
+
+// v6 keeps the attribute keys seen per minute and scope, so that
+// AttributeNames reads a few rows per key and minute instead of every
+// span's attribute arrays (it scans spans only for the partial minutes at
+// the ends of its range). Data written before is not copied over.
+func (s *schema) v6() []string {
+	out := []string{fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s%s (
+    minute_ns UInt64,
+    scope UInt8,
+    key %s
+) ENGINE = %s
+PARTITION BY %s
+ORDER BY (minute_ns, scope, key)%s`,
+		s.local(tableAttrNames), s.onCluster(), s.lc(),
+		s.engine("ReplacingMergeTree", tableAttrNames+s.localSuffix()), partitionMin, s.ttl(partitionMin)),
+		fmt.Sprintf(`CREATE MATERIALIZED VIEW IF NOT EXISTS %s%s TO %s AS
+SELECT %s AS minute_ns, s AS scope, k AS key
+FROM %s
+ARRAY JOIN attr_scopes AS s, attr_keys AS k
+GROUP BY minute_ns, scope, key`,
+			s.local("attribute_names_mv"), s.onCluster(), s.local(tableAttrNames), minuteOfStart, s.local(tableInput)),
+	}
+	if s.cluster != "" {
+		out = append(out, s.distributed(tableAttrNames))
 	}
 	return out
 }

@@ -61,14 +61,21 @@ func TestSchemaDDL(t *testing.T) {
 
 	c := script(SchemaOptions{Dialect: compat, Retention: 72 * time.Hour})
 	// 18.16 has none of these (engines.md §1.2).
-	hasNot("compat", c, "CODEC", "TTL", "Map(", "DateTime64", "INDEX ", "bloom_filter", "toStartOfInterval", "ON CLUSTER", "Replicated", "Distributed")
+	hasNot("compat", c, "CODEC", "TTL", " Map(", "DateTime64", "INDEX ", "bloom_filter", "toStartOfInterval", "ON CLUSTER", "Replicated", "Distributed")
 	has("compat", c,
 		"SET allow_experimental_low_cardinality_type = 1",
 		"PARTITION BY toDate(intDiv(start_ns, 86400000000000))",
 		"ORDER BY (service, name, start_ns)", "ORDER BY (trace_id, start_ns)", "ORDER BY trace_id",
-		"ENGINE = Null", "AggregatingMergeTree()",
+		"ENGINE = Null", "AggregatingMergeTree()", "ReplacingMergeTree(version)",
 		"CREATE MATERIALIZED VIEW IF NOT EXISTS `clew`.`spans_mv` TO `clew`.`spans`",
-		"CREATE MATERIALIZED VIEW IF NOT EXISTS `clew`.`operation_stats_mv` TO `clew`.`operation_stats`")
+		"CREATE MATERIALIZED VIEW IF NOT EXISTS `clew`.`operation_minutes_mv` TO `clew`.`operation_minutes`",
+		"CREATE MATERIALIZED VIEW IF NOT EXISTS `clew`.`rollup_minutes_mv` TO `clew`.`rollup_minutes`",
+		"CREATE MATERIALIZED VIEW IF NOT EXISTS `clew`.`attribute_names_mv` TO `clew`.`attribute_names`",
+		"DROP TABLE IF EXISTS `clew`.`operation_stats_mv`", "DROP TABLE IF EXISTS `clew`.`operation_stats`",
+		// The sketch's bucket formula, with sketch.LogGamma() exactly.
+		"ceil(log(greatest(duration_ns, 1)) / 0.020000666706669435)")
+	// A new database never creates the retired table.
+	hasNot("compat", c, "CREATE TABLE IF NOT EXISTS `clew`.`operation_stats`", "quantilesState")
 
 	m := script(SchemaOptions{Dialect: modern, Retention: 36 * time.Hour, Database: "traces"})
 	has("modern", m,
@@ -78,8 +85,8 @@ func TestSchemaDDL(t *testing.T) {
 		"INDEX idx_trace_id trace_id TYPE bloom_filter(0.001)", "INDEX idx_attr_keys attr_keys TYPE bloom_filter",
 		"`traces`.`spans`")
 	hasNot("modern", m, "allow_experimental_low_cardinality_type", "`clew`.")
-	if n := strings.Count(m, "TTL "); n != 4 {
-		t.Errorf("modern: %d TTL clauses, want 4 (spans, trace_spans, trace_index, operation_stats)", n)
+	if n := strings.Count(m, "TTL "); n != len(dataTables) {
+		t.Errorf("modern: %d TTL clauses, want %d (one per table with day partitions)", n, len(dataTables))
 	}
 	if strings.Contains(script(SchemaOptions{Dialect: modern}), "TTL ") {
 		t.Error("modern without retention: DDL has a TTL")
@@ -93,7 +100,13 @@ func TestSchemaDDL(t *testing.T) {
 		"ENGINE = ReplicatedAggregatingMergeTree('/ch/{shard}/clew/trace_index_local', '{replica}')",
 		"CREATE TABLE IF NOT EXISTS `clew`.`spans_input` ON CLUSTER `spans_cluster` AS `clew`.`spans_input_local`\nENGINE = Distributed(`spans_cluster`, `clew`, `spans_input_local`, cityHash64(trace_id))",
 		"TO `clew`.`trace_spans_local` AS", "FROM `clew`.`spans_input_local`",
-		"Distributed(`spans_cluster`, `clew`, `operation_stats_local`, rand())")
+		"Distributed(`spans_cluster`, `clew`, `operation_minutes_local`, rand())",
+		"Distributed(`spans_cluster`, `clew`, `edge_minutes_local`, cityHash64(minute_ns, parent, child))",
+		"ENGINE = ReplicatedReplacingMergeTree('/ch/{shard}/clew/edge_minutes_local', '{replica}', version)",
+		"DROP TABLE IF EXISTS `clew`.`operation_stats_mv_local` ON CLUSTER `spans_cluster`",
+		"DROP TABLE IF EXISTS `clew`.`operation_stats` ON CLUSTER `spans_cluster`",
+		"CREATE TABLE IF NOT EXISTS `clew`.`cluster_parts` ON CLUSTER `spans_cluster` (",
+		"ENGINE = Distributed(`spans_cluster`, system, parts)")
 
 	for _, bad := range []SchemaOptions{{Database: "a-b"}, {Cluster: "x;y"}, {ReplicaPath: "/a'b"}} {
 		if _, err := Schema(bad); err == nil {

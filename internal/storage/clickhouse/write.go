@@ -207,15 +207,7 @@ func (w *writer) insert(spans []*model.Span) error {
 
 func (w *writer) send(ctx context.Context, spans []*model.Span) error {
 	db := w.db
-	extra := ch.Settings{}
-	if db.opts.Cluster != "" {
-		// Acknowledge only once every shard has its rows.
-		extra["insert_distributed_sync"] = 1
-	}
-	if db.opts.InsertQuorum > 1 {
-		extra["insert_quorum"] = db.opts.InsertQuorum
-	}
-	ctx = ch.Context(ctx, ch.WithSettings(db.settings(extra)))
+	ctx = ch.Context(ctx, ch.WithSettings(db.settings(db.insertSettings(nil))))
 	b, err := db.conn.PrepareBatch(ctx, "INSERT INTO "+db.schema.q(tableInput)+" ("+strings.Join(inputColumns, ", ")+")")
 	if err != nil {
 		return err
@@ -234,6 +226,23 @@ func (w *writer) send(ctx context.Context, spans []*model.Span) error {
 		}
 	}
 	return b.Send()
+}
+
+// insertSettings returns the settings of Clew's inserts, with extra: with
+// a cluster an insert returns only once every shard has its rows, and
+// with InsertQuorum once that many replicas have them.
+func (db *DB) insertSettings(extra ch.Settings) ch.Settings {
+	s := ch.Settings{}
+	if db.opts.Cluster != "" {
+		s["insert_distributed_sync"] = 1
+	}
+	if db.opts.InsertQuorum > 1 {
+		s["insert_quorum"] = db.opts.InsertQuorum
+	}
+	for k, v := range extra {
+		s[k] = v
+	}
+	return s
 }
 
 // isOverload reports ClickHouse errors that mean "busy, retry later".
