@@ -285,13 +285,15 @@ func TestServeClickHouseFlags(t *testing.T) {
 	}
 	t.Setenv("CLEW_CLICKHOUSE_BATCH_SIZE", "500")
 	cfg, _, _, err := parseServeFlags([]string{"--storage=clickhouse", "--clickhouse-dsn=clickhouse://ch:9000", "--clickhouse-cluster=c",
-		"--clickhouse-flush-interval=1s", "--clickhouse-insert-quorum=2", "--clickhouse-replica-path=/p/{shard}"}, &errb)
+		"--clickhouse-flush-interval=1s", "--clickhouse-insert-quorum=2", "--clickhouse-replica-path=/p/{shard}",
+		"--clickhouse-edge-rollup-interval=-1s", "--clickhouse-edge-rollup-settle=5m"}, &errb)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := cfg.ClickHouse
 	if c.DSN != "clickhouse://ch:9000" || c.Cluster != "c" || c.Database != "clew" || c.BatchSize != 500 ||
-		c.FlushInterval != time.Second || c.InsertQuorum != 2 || c.ReplicaPath != "/p/{shard}" {
+		c.FlushInterval != time.Second || c.InsertQuorum != 2 || c.ReplicaPath != "/p/{shard}" ||
+		c.EdgeRollupInterval != -time.Second || c.EdgeRollupSettle != 5*time.Minute {
 		t.Errorf("clickhouse config %+v", c)
 	}
 }

@@ -72,6 +72,8 @@ func parseServeFlags(args []string, stderr io.Writer) (server.Config, slog.Level
 	fs.StringVar(&cfg.ClickHouse.ReplicaPath, "clickhouse-replica-path", cfg.ClickHouse.ReplicaPath, "ZooKeeper path prefix of replicated tables with --clickhouse-cluster (default /clickhouse/tables/{shard})")
 	fs.IntVar(&cfg.ClickHouse.BatchSize, "clickhouse-batch-size", cfg.ClickHouse.BatchSize, "spans per ClickHouse insert (a batch goes at this size or after --clickhouse-flush-interval)")
 	fs.DurationVar(&cfg.ClickHouse.FlushInterval, "clickhouse-flush-interval", cfg.ClickHouse.FlushInterval, "longest wait of a smaller batch; writes are acknowledged after their insert")
+	fs.DurationVar(&cfg.ClickHouse.EdgeRollupInterval, "clickhouse-edge-rollup-interval", cfg.ClickHouse.EdgeRollupInterval, "how often this node rolls up service-graph edges per minute (0: 30s; negative: never, other nodes do)")
+	fs.DurationVar(&cfg.ClickHouse.EdgeRollupSettle, "clickhouse-edge-rollup-settle", cfg.ClickHouse.EdgeRollupSettle, "how long a minute must go without writes before its edges are rolled up (0: 2m)")
 	fs.IntVar(&cfg.ClickHouse.InsertQuorum, "clickhouse-insert-quorum", cfg.ClickHouse.InsertQuorum, "acknowledge writes only once this many replicas have them (0 or 1: one)")
 	fs.StringVar(&cfg.WALFsync, "wal-fsync", cfg.WALFsync, "always: acknowledge spans only after fsync (group commit); interval: fsync every --wal-fsync-interval")
 	fs.DurationVar(&cfg.WALFsyncInterval, "wal-fsync-interval", cfg.WALFsyncInterval, "fsync period with --wal-fsync=interval")

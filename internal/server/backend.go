@@ -50,16 +50,18 @@ func openBackend(cfg Config, log *slog.Logger, reg prometheus.Registerer) (stora
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		db, err := clickhouse.Open(ctx, clickhouse.Options{
-			DSN:           cfg.ClickHouse.DSN,
-			Database:      cfg.ClickHouse.Database,
-			Cluster:       cfg.ClickHouse.Cluster,
-			ReplicaPath:   cfg.ClickHouse.ReplicaPath,
-			BatchSize:     cfg.ClickHouse.BatchSize,
-			FlushInterval: cfg.ClickHouse.FlushInterval,
-			InsertQuorum:  cfg.ClickHouse.InsertQuorum,
-			Retention:     cfg.Retention,
-			Logger:        log,
-			Registerer:    reg,
+			DSN:                cfg.ClickHouse.DSN,
+			Database:           cfg.ClickHouse.Database,
+			Cluster:            cfg.ClickHouse.Cluster,
+			ReplicaPath:        cfg.ClickHouse.ReplicaPath,
+			BatchSize:          cfg.ClickHouse.BatchSize,
+			FlushInterval:      cfg.ClickHouse.FlushInterval,
+			InsertQuorum:       cfg.ClickHouse.InsertQuorum,
+			EdgeRollupInterval: cfg.ClickHouse.EdgeRollupInterval,
+			EdgeRollupSettle:   cfg.ClickHouse.EdgeRollupSettle,
+			Retention:          cfg.Retention,
+			Logger:             log,
+			Registerer:         reg,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("open clickhouse storage: %w", err)

@@ -73,6 +73,12 @@ type ClickHouseConfig struct {
 	// BatchSize spans or after FlushInterval.
 	BatchSize     int
 	FlushInterval time.Duration
+	// EdgeRollupInterval is how often this node rolls up service-graph
+	// edges (negative disables it on this node); EdgeRollupSettle how long
+	// a minute must go without writes before it is rolled up. Zero means
+	// the backend's default.
+	EdgeRollupInterval time.Duration
+	EdgeRollupSettle   time.Duration
 	// InsertQuorum above 1 acknowledges writes only once that many
 	// replicas have them.
 	InsertQuorum int
@@ -116,8 +122,8 @@ func (c *Config) Validate() error {
 		if c.ClickHouse.DSN == "" {
 			errs = append(errs, errors.New("storage clickhouse needs --clickhouse-dsn"))
 		}
-		if c.ClickHouse.BatchSize < 0 || c.ClickHouse.FlushInterval < 0 || c.ClickHouse.InsertQuorum < 0 {
-			errs = append(errs, errors.New("clickhouse batch size, flush interval and insert quorum must not be negative"))
+		if c.ClickHouse.BatchSize < 0 || c.ClickHouse.FlushInterval < 0 || c.ClickHouse.InsertQuorum < 0 || c.ClickHouse.EdgeRollupSettle < 0 {
+			errs = append(errs, errors.New("clickhouse batch size, flush interval, insert quorum and edge rollup settle must not be negative"))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("storage %q: want local, clickhouse or memory", c.Storage))
