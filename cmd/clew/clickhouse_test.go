@@ -38,7 +38,7 @@ func TestClickHouseSchemaCommand(t *testing.T) {
 		}
 	}
 	f(nil, []string{"SET allow_experimental_low_cardinality_type = 1", "CREATE TABLE IF NOT EXISTS `clew`.`spans`", "ENGINE = Null"},
-		[]string{"CODEC", "TTL", "Map(", "ON CLUSTER"})
+		[]string{"CODEC", "TTL", " Map(", "ON CLUSTER"})
 	f([]string{"--server-version=24.8", "--retention=72h", "--clickhouse-database=traces"},
 		[]string{"`traces`.`trace_spans`", "CODEC(ZSTD(3))", "TTL toDate(intDiv(start_ns, 86400000000000)) + INTERVAL 3 DAY", "Map(LowCardinality(String), String)", "TYPE bloom_filter"},
 		[]string{"allow_experimental_low_cardinality_type"})
