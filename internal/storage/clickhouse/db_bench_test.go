@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"os"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -86,19 +88,27 @@ func diskBytesPerSpan(b *testing.B, db *DB, spans uint64) float64 {
 	return float64(bytes) / float64(spans)
 }
 
-// benchData writes 10,000 traces of 10 spans in 1,000-span writes and
-// returns their IDs.
+// benchData writes 10,000 traces of 10 spans in 1,000-span writes (or,
+// with CLEW_BENCH_SPANS, that many spans in chunks of 100,000, each chunk
+// ten minutes after the one before) and returns their IDs.
 func benchData(b *testing.B) (*DB, []model.TraceID) {
 	db := openTest(b, b.TempDir(), Options{FlushInterval: 0, noLoops: true, EdgeRollupSettle: time.Second})
-	spans := storagetest.GenerateTraces(10, 10_000, 10, time.Now().Add(-time.Hour))
-	for c := range slices.Chunk(spans, 1000) {
-		if err := db.Write(context.Background(), c); err != nil {
-			b.Fatal(err)
-		}
+	chunks := 1
+	if n, err := strconv.Atoi(os.Getenv("CLEW_BENCH_SPANS")); err == nil && n > 100_000 {
+		chunks = n / 100_000
 	}
 	var ids []model.TraceID
-	for id := range byTraceID(spans) {
-		ids = append(ids, id)
+	first := time.Now().Add(-time.Hour - time.Duration(chunks-1)*10*time.Minute)
+	for i := range chunks {
+		spans := storagetest.GenerateTraces(int64(10+i), 10_000, 10, first.Add(time.Duration(i)*10*time.Minute))
+		for c := range slices.Chunk(spans, 1000) {
+			if err := db.Write(context.Background(), c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for id := range byTraceID(spans) {
+			ids = append(ids, id)
+		}
 	}
 	return db, ids
 }
