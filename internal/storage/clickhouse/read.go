@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
@@ -151,12 +152,52 @@ func (db *DB) find(ctx context.Context, q *storage.Query) ([]traceBounds, error)
 		return nil, err
 	}
 	var sub sqlBuf
-	sub.s("SELECT trace_id FROM " + db.schema.q(tableSpans))
 	rest := whereSQL(&sub, q)
 	if len(rest) == 0 {
-		return db.orderTraces(ctx, "trace_id IN ("+sub.String()+")", sub.args, q.EffectiveLimit())
+		return db.findNewest(ctx, q, q.EffectiveLimit())
 	}
 	return db.findInGo(ctx, q, rest)
+}
+
+// Windows of findNewest: the first covers the newest five minutes of the
+// range, each next one four times as much, and past maxFindWindow an
+// unbounded range is searched whole.
+const (
+	firstFindWindow = 5 * time.Minute
+	maxFindWindow   = 30 * 24 * time.Hour
+)
+
+// findNewest finds the newest traces with a span matching q (whose
+// conditions are all SQL), searching the newest part of the range first.
+// A trace with no matching span starting in a window [t0, end] started
+// before t0, so once the limit-th trace found there started at t0 or later
+// no trace outside can rank above it; otherwise the window grows, at last
+// to the whole range. Recent matches, the common case, thus cost a scan of
+// minutes instead of the range's every span.
+func (db *DB) findNewest(ctx context.Context, q *storage.Query, limit int) ([]traceBounds, error) {
+	anchor := q.Range.End
+	if anchor == 0 {
+		// NB: only the windows' anchor; the range stays open at the
+		// top, so spans stamped in the future are still found.
+		anchor = uint64(db.opts.now().UnixNano())
+	}
+	for w := firstFindWindow; ; w *= 4 {
+		wq := *q
+		whole := true
+		if t0 := anchor - min(anchor, uint64(w)); t0 > q.Range.Start && (q.Range.Start != 0 || w < maxFindWindow) {
+			wq.Range.Start, whole = t0, false
+		}
+		var sub sqlBuf
+		sub.s("SELECT trace_id FROM " + db.schema.q(tableSpans))
+		whereSQL(&sub, &wq)
+		out, err := db.orderTraces(ctx, "trace_id IN ("+sub.String()+")", sub.args, limit)
+		if err != nil || whole {
+			return out, err
+		}
+		if len(out) == limit && out[limit-1].start >= wq.Range.Start {
+			return out, nil
+		}
+	}
 }
 
 var _ storage.FullTraceFinder = (*DB)(nil)
