@@ -55,7 +55,7 @@ func TestFindNewestMatchesMemstore(t *testing.T) {
 	for i, at := range [][2]time.Duration{{40 * time.Hour, time.Minute}, {10 * time.Minute, 9 * time.Minute}} {
 		tid := model.TraceID{0: 0xcd, 15: byte(200 + i)}
 		root := &model.Span{TraceID: tid, SpanID: model.SpanID{7: byte(200 + i)}, Name: "job", Kind: model.KindServer,
-			Resource: &model.Resource{ServiceName: "worker"}, Scope: &model.Scope{},
+			Resource: &model.Resource{ServiceName: "42"}, Scope: &model.Scope{},
 			StartUnixNano: uint64(now.Add(-at[0]).UnixNano()), EndUnixNano: uint64(now.Add(-at[0] + time.Second).UnixNano())}
 		ping := *root
 		ping.SpanID, ping.ParentSpanID, ping.Name = model.SpanID{6: 2, 7: byte(200 + i)}, root.SpanID, "ping"
@@ -75,7 +75,9 @@ func TestFindNewestMatchesMemstore(t *testing.T) {
 	conds := [][]storage.Condition{nil,
 		{{Field: storage.FieldService, Op: storage.OpEqual, Value: str("rare")}},
 		{{Field: storage.FieldName, Op: storage.OpEqual, Value: str("late")}},
-		{{Field: storage.FieldName, Op: storage.OpEqual, Value: str("ping")}}}
+		{{Field: storage.FieldName, Op: storage.OpEqual, Value: str("ping")}},
+		// Evaluated in Go (a number against a string intrinsic).
+		{{Field: storage.FieldService, Op: storage.OpGreater, Value: model.IntValue(5)}}}
 	for _, r := range ranges {
 		for _, c := range conds {
 			for _, limit := range []int{1, 3, 10, 100} {

@@ -10,9 +10,12 @@ import (
 	"github.com/clew-tracing/clew/internal/storage"
 )
 
-// flatColumns are the spans-table columns flatSpan scans.
+// flatColumns are the spans-table columns flatSpan scans. The attribute
+// keys are cast to plain strings: clickhouse-go cannot decode a block
+// whose Array(LowCardinality(String)) column holds no element at all (a
+// block of spans without attributes) from 18.16.
 const flatColumns = "service, name, kind, status_code, status_message, scope_name, scope_version, start_ns, duration_ns, " +
-	"attr_scopes, attr_keys, attr_types, attr_strs"
+	"attr_scopes, CAST(attr_keys, 'Array(String)'), attr_types, attr_strs"
 
 // flatSpan is one row of the spans table, turned back into a span that
 // storage.Matcher evaluates exactly as it would the stored span: every

@@ -153,10 +153,18 @@ func (db *DB) find(ctx context.Context, q *storage.Query) ([]traceBounds, error)
 	}
 	var sub sqlBuf
 	rest := whereSQL(&sub, q)
+	limit := q.EffectiveLimit()
 	if len(rest) == 0 {
-		return db.findNewest(ctx, q, q.EffectiveLimit())
+		return db.findNewest(ctx, q, limit, func(wq *storage.Query) ([]traceBounds, error) {
+			var sub sqlBuf
+			sub.s("SELECT trace_id FROM " + db.schema.q(tableSpans))
+			whereSQL(&sub, wq)
+			return db.orderTraces(ctx, "trace_id IN ("+sub.String()+")", sub.args, limit)
+		})
 	}
-	return db.findInGo(ctx, q, rest)
+	return db.findNewest(ctx, q, limit, func(wq *storage.Query) ([]traceBounds, error) {
+		return db.findInGo(ctx, wq, rest)
+	})
 }
 
 // Windows of findNewest: the first covers the newest five minutes of the
@@ -167,14 +175,15 @@ const (
 	maxFindWindow   = 30 * 24 * time.Hour
 )
 
-// findNewest finds the newest traces with a span matching q (whose
-// conditions are all SQL), searching the newest part of the range first.
-// A trace with no matching span starting in a window [t0, end] started
-// before t0, so once the limit-th trace found there started at t0 or later
-// no trace outside can rank above it; otherwise the window grows, at last
-// to the whole range. Recent matches, the common case, thus cost a scan of
-// minutes instead of the range's every span.
-func (db *DB) findNewest(ctx context.Context, q *storage.Query, limit int) ([]traceBounds, error) {
+// findNewest returns the newest traces with a span matching q, at most
+// limit, searching the newest part of the range first: search(wq) returns
+// the newest traces (at most limit, ordered) with a matching span in wq's
+// range. A trace with no matching span starting in a window [t0, end]
+// started before t0, so once the limit-th trace found there started at t0
+// or later no trace outside can rank above it; otherwise the window grows,
+// at last to the whole range. Recent matches, the common case, thus cost
+// a scan of minutes instead of the range's every span.
+func (db *DB) findNewest(ctx context.Context, q *storage.Query, limit int, search func(wq *storage.Query) ([]traceBounds, error)) ([]traceBounds, error) {
 	anchor := q.Range.End
 	if anchor == 0 {
 		// NB: only the windows' anchor; the range stays open at the
@@ -182,15 +191,15 @@ func (db *DB) findNewest(ctx context.Context, q *storage.Query, limit int) ([]tr
 		anchor = uint64(db.opts.now().UnixNano())
 	}
 	for w := firstFindWindow; ; w *= 4 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		wq := *q
 		whole := true
 		if t0 := anchor - min(anchor, uint64(w)); t0 > q.Range.Start && (q.Range.Start != 0 || w < maxFindWindow) {
 			wq.Range.Start, whole = t0, false
 		}
-		var sub sqlBuf
-		sub.s("SELECT trace_id FROM " + db.schema.q(tableSpans))
-		whereSQL(&sub, &wq)
-		out, err := db.orderTraces(ctx, "trace_id IN ("+sub.String()+")", sub.args, limit)
+		out, err := search(&wq)
 		if err != nil || whole {
 			return out, err
 		}
