@@ -14,14 +14,7 @@ func (db *DB) retentionLoop() {
 	t := time.NewTicker(db.opts.RetentionInterval)
 	defer t.Stop()
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		go func() {
-			select {
-			case <-db.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		ctx, cancel := db.loopContext(10 * time.Minute)
 		if n, err := db.DropExpired(ctx); err != nil {
 			db.log.Warn("clickhouse retention", "err", err)
 		} else if n > 0 {
@@ -34,6 +27,20 @@ func (db *DB) retentionLoop() {
 		case <-t.C:
 		}
 	}
+}
+
+// loopContext returns the context of one round of a background loop: it
+// ends after timeout or when the DB closes.
+func (db *DB) loopContext(timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	go func() {
+		select {
+		case <-db.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // DropExpired drops the day partitions whose every span started more than

@@ -22,14 +22,7 @@ const rollupChunkMinutes = 15
 // together drift apart and seldom repeat each other's work.
 func (db *DB) rollupLoop() {
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		go func() {
-			select {
-			case <-db.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		ctx, cancel := db.loopContext(10 * time.Minute)
 		start := time.Now()
 		n, err := db.rollupEdges(ctx)
 		cancel()
