@@ -8,10 +8,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/storage/storagetest"
 )
 
 func TestCheckValidation(t *testing.T) {
-	in, _ := newTestIngester(t, &fakeWriter{}, Options{Retention: 168 * time.Hour})
+	in, _ := newTestIngester(t, &storagetest.Recorder{}, Options{Retention: 168 * time.Hour})
 	f := func(mutate func(*model.Span), want error, wantMsg string) {
 		t.Helper()
 		s := validSpan(1)
@@ -36,7 +37,7 @@ func TestCheckValidation(t *testing.T) {
 }
 
 func TestCheckNoRetention(t *testing.T) {
-	in, _ := newTestIngester(t, &fakeWriter{}, Options{})
+	in, _ := newTestIngester(t, &storagetest.Recorder{}, Options{})
 	s := validSpan(1)
 	s.StartUnixNano, s.EndUnixNano = 1, 2 // 1970
 	if err := in.Check(s); err != nil {
@@ -45,7 +46,7 @@ func TestCheckNoRetention(t *testing.T) {
 }
 
 func TestCheckTruncates(t *testing.T) {
-	in, reg := newTestIngester(t, &fakeWriter{}, Options{MaxAttributeValueBytes: 8})
+	in, reg := newTestIngester(t, &storagetest.Recorder{}, Options{MaxAttributeValueBytes: 8})
 	long := strings.Repeat("x", 20)
 	// "aaaaaaaé": é is 2 bytes at offsets 7-8, so the cut backs up to 7.
 	utf := "aaaaaaaé"

@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/storage/storagetest"
 )
 
 func TestAcquire(t *testing.T) {
-	in, reg := newTestIngester(t, &fakeWriter{}, Options{MaxInFlightBytes: 100})
+	in, reg := newTestIngester(t, &storagetest.Recorder{}, Options{MaxInFlightBytes: 100})
 	r1, err := in.Acquire(60)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +42,7 @@ func TestAcquire(t *testing.T) {
 }
 
 func TestAcquireLoneOversizedRequest(t *testing.T) {
-	in, _ := newTestIngester(t, &fakeWriter{}, Options{MaxInFlightBytes: 100})
+	in, _ := newTestIngester(t, &storagetest.Recorder{}, Options{MaxInFlightBytes: 100})
 	r, err := in.Acquire(500)
 	if err != nil {
 		t.Fatalf("lone oversized request refused: %v", err)
@@ -53,7 +54,8 @@ func TestAcquireLoneOversizedRequest(t *testing.T) {
 }
 
 func TestAcquireHeldDuringBlockedWrite(t *testing.T) {
-	w := &fakeWriter{block: make(chan struct{}), entered: make(chan struct{})}
+	w := &storagetest.Recorder{}
+	entered := w.Hold(true)
 	in, _ := newTestIngester(t, w, Options{MaxInFlightBytes: 100})
 	done := make(chan error)
 	go func() {
@@ -68,11 +70,11 @@ func TestAcquireHeldDuringBlockedWrite(t *testing.T) {
 		release()
 		done <- err
 	}()
-	<-w.entered
+	<-entered
 	if _, err := in.Acquire(80); !errors.Is(err, ErrOverloaded) {
 		t.Fatalf("Acquire while a write holds the budget: %v", err)
 	}
-	close(w.block)
+	w.Release()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

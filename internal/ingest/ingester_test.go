@@ -9,12 +9,13 @@ import (
 
 	"github.com/clew-tracing/clew/internal/model"
 	"github.com/clew-tracing/clew/internal/storage"
+	"github.com/clew-tracing/clew/internal/storage/storagetest"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func newTestIngester(t *testing.T, w *fakeWriter, opts Options) (*Ingester, *prometheus.Registry) {
+func newTestIngester(t *testing.T, w *storagetest.Recorder, opts Options) (*Ingester, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	opts.Registerer = reg
@@ -52,14 +53,14 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{MaxAttributeValueBytes: -1},
 		{MaxSpansPerRequest: -1},
 	} {
-		if _, err := New(&fakeWriter{}, o); err == nil {
+		if _, err := New(&storagetest.Recorder{}, o); err == nil {
 			t.Errorf("New(%+v) succeeded", o)
 		}
 	}
 }
 
 func TestNewDefaults(t *testing.T) {
-	in, err := New(&fakeWriter{}, Options{})
+	in, err := New(&storagetest.Recorder{}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,30 +72,30 @@ func TestNewDefaults(t *testing.T) {
 
 func TestTwoIngestersOneProcess(t *testing.T) {
 	// No package-level state: two Ingesters on their own registries.
-	a, _ := newTestIngester(t, &fakeWriter{}, Options{})
-	b, _ := newTestIngester(t, &fakeWriter{}, Options{})
+	a, _ := newTestIngester(t, &storagetest.Recorder{}, Options{})
+	b, _ := newTestIngester(t, &storagetest.Recorder{}, Options{})
 	if a == b {
 		t.Fatal("same ingester")
 	}
 	// The same registry twice is an error, not a panic.
 	reg := prometheus.NewRegistry()
-	if _, err := New(&fakeWriter{}, Options{Registerer: reg}); err != nil {
+	if _, err := New(&storagetest.Recorder{}, Options{Registerer: reg}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(&fakeWriter{}, Options{Registerer: reg}); err == nil {
+	if _, err := New(&storagetest.Recorder{}, Options{Registerer: reg}); err == nil {
 		t.Fatal("second registration succeeded")
 	}
 }
 
 func TestConsumeWritesAndCounts(t *testing.T) {
-	w := &fakeWriter{}
+	w := &storagetest.Recorder{}
 	in, reg := newTestIngester(t, w, Options{})
 	b := Batch{Protocol: "test", Bytes: 123, Spans: []*model.Span{validSpan(1), validSpan(2)}}
 	b.Reject(nil, model.ErrZeroSpanID)
 	if err := in.Consume(context.Background(), &b); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(w.stored()); got != 2 {
+	if got := len(w.Stored()); got != 2 {
 		t.Fatalf("stored %d spans, want 2", got)
 	}
 	p := map[string]string{"protocol": "test"}
@@ -118,8 +119,8 @@ func TestConsumeWritesAndCounts(t *testing.T) {
 }
 
 func TestConsumeEmptyBatchDoesNotWrite(t *testing.T) {
-	w := &fakeWriter{}
-	w.setErr(errors.New("must not be called"))
+	w := &storagetest.Recorder{}
+	w.SetErr(errors.New("must not be called"))
 	in, _ := newTestIngester(t, w, Options{})
 	b := Batch{Protocol: "test"}
 	b.Reject(nil, model.ErrZeroTraceID)
@@ -131,8 +132,8 @@ func TestConsumeEmptyBatchDoesNotWrite(t *testing.T) {
 func TestConsumeStorageErrors(t *testing.T) {
 	f := func(werr error, wantOverloaded bool, reason string) {
 		t.Helper()
-		w := &fakeWriter{}
-		w.setErr(werr)
+		w := &storagetest.Recorder{}
+		w.SetErr(werr)
 		in, reg := newTestIngester(t, w, Options{})
 		b := Batch{Protocol: "test", Spans: []*model.Span{validSpan(1)}}
 		err := in.Consume(context.Background(), &b)
@@ -154,7 +155,7 @@ func TestConsumeStorageErrors(t *testing.T) {
 }
 
 func TestCheckRequest(t *testing.T) {
-	in, _ := newTestIngester(t, &fakeWriter{}, Options{MaxSpansPerRequest: 2})
+	in, _ := newTestIngester(t, &storagetest.Recorder{}, Options{MaxSpansPerRequest: 2})
 	if err := in.CheckRequest(2); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestCheckRequest(t *testing.T) {
 	if !errors.Is(err, ErrTooManySpans) || !strings.Contains(err.Error(), "3 spans, limit 2") {
 		t.Fatalf("CheckRequest(3) = %v", err)
 	}
-	unlimited, _ := newTestIngester(t, &fakeWriter{}, Options{})
+	unlimited, _ := newTestIngester(t, &storagetest.Recorder{}, Options{})
 	if err := unlimited.CheckRequest(1 << 30); err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func TestGRPCOnPlainServer(t *testing.T) {
 	if resp.PartialSuccess().RejectedSpans() != 0 {
 		t.Fatalf("partial success %v", resp.PartialSuccess().ErrorMessage())
 	}
-	if got := len(fx.w.stored()); got != 2 {
+	if got := len(fx.w.Stored()); got != 2 {
 		t.Fatalf("stored %d spans", got)
 	}
 	// An undecodable request is InvalidArgument here too.
@@ -113,7 +113,7 @@ func TestGRPCBadInput(t *testing.T) {
 	if ps.ErrorMessage() != want {
 		t.Fatalf("message %q, want %q", ps.ErrorMessage(), want)
 	}
-	got := spanIDs(fx.w.stored())
+	got := spanIDs(fx.w.Stored())
 	if len(got) != 3 || got[span(1).SpanID] == nil || got[span(6).SpanID] == nil || got[span(7).SpanID] == nil {
 		t.Fatalf("stored %v, want spans 1, 6 and 7", got)
 	}
@@ -124,7 +124,7 @@ func TestGRPCTooManySpans(t *testing.T) {
 	conn := dialGRPC(t, fx, NewGRPCServer(0))
 	_, err := export(t, conn, span(1), span(2))
 	wantStatus(t, err, codes.InvalidArgument, false)
-	if len(fx.w.stored()) != 0 {
+	if len(fx.w.Stored()) != 0 {
 		t.Fatal("stored spans of a refused request")
 	}
 }
@@ -148,14 +148,14 @@ func TestGRPCStorageErrors(t *testing.T) {
 	fx := newFixture(t, ingest.Options{}, Options{})
 	conn := dialGRPC(t, fx, NewGRPCServer(0))
 
-	fx.w.setErr(errors.New("disk /var/lib/clew full"))
+	fx.w.SetErr(errors.New("disk /var/lib/clew full"))
 	_, err := export(t, conn, span(1))
 	st := wantStatus(t, err, codes.Unavailable, true)
 	if st.Message() != "storage unavailable; retry later" {
 		t.Fatalf("message %q", st.Message())
 	}
 
-	fx.w.setErr(storage.ErrOverloaded)
+	fx.w.SetErr(storage.ErrOverloaded)
 	_, err = export(t, conn, span(1))
 	wantStatus(t, err, codes.ResourceExhausted, true)
 }
@@ -178,8 +178,8 @@ func TestExportDirect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.PartialSuccess().RejectedSpans() != 1 || len(fx.w.stored()) != 1 {
-		t.Fatalf("rejected %d, stored %d", resp.PartialSuccess().RejectedSpans(), len(fx.w.stored()))
+	if resp.PartialSuccess().RejectedSpans() != 1 || len(fx.w.Stored()) != 1 {
+		t.Fatalf("rejected %d, stored %d", resp.PartialSuccess().RejectedSpans(), len(fx.w.Stored()))
 	}
 	hold, _ := fx.in.Acquire(ingest.DefaultMaxInFlightBytes)
 	defer hold()

@@ -121,7 +121,7 @@ func TestHTTPRawJSON(t *testing.T) {
 	if !json.Valid(respBody) {
 		t.Fatalf("response is not JSON: %q", respBody)
 	}
-	stored := fx.w.stored()
+	stored := fx.w.Stored()
 	if len(stored) != 1 {
 		t.Fatalf("stored %d spans", len(stored))
 	}
@@ -229,7 +229,7 @@ func TestHTTPBadInput(t *testing.T) {
 		})
 	}
 
-	got := spanIDs(fx.w.stored())
+	got := spanIDs(fx.w.Stored())
 	for _, id := range []byte{1, 20, 21, 22} {
 		if got[span(id).SpanID] == nil {
 			t.Errorf("span %d lost", id)
@@ -277,19 +277,19 @@ func wantRetry(t *testing.T, rec *httptest.ResponseRecorder, code int, grpcCode 
 func TestHTTPOverload(t *testing.T) {
 	body := encode(t, false, span(1))
 	fx := newFixture(t, ingest.Options{MaxInFlightBytes: int64(len(body))}, Options{})
-	fx.w.block, fx.w.entered = make(chan struct{}), make(chan struct{})
+	entered := fx.w.Hold(true)
 	h := fx.r.Handler()
 
 	// A request blocked in storage holds its bytes...
 	done := make(chan *httptest.ResponseRecorder)
 	go func() { done <- post(h, ctProto, "", body) }()
-	<-fx.w.entered
+	<-entered
 
 	// ...so the next one is refused at once, in either encoding.
 	wantRetry(t, post(h, ctProto, "", body), http.StatusTooManyRequests, codes.ResourceExhausted)
 	wantRetry(t, post(h, ctJSON, "", encode(t, true, span(2))), http.StatusTooManyRequests, codes.ResourceExhausted)
 
-	fx.w.unblock()
+	fx.w.Release()
 	if rec := <-done; rec.Code != http.StatusOK {
 		t.Fatalf("blocked request: %d %s", rec.Code, rec.Body)
 	}
@@ -304,15 +304,15 @@ func TestHTTPOverload(t *testing.T) {
 func TestHTTPStorageErrors(t *testing.T) {
 	fx := newFixture(t, ingest.Options{}, Options{})
 	h := fx.r.Handler()
-	fx.w.setErr(errors.New("disk full"))
+	fx.w.SetErr(errors.New("disk full"))
 	wantRetry(t, post(h, ctProto, "", encode(t, false, span(1))), http.StatusServiceUnavailable, codes.Unavailable)
-	fx.w.setErr(storage.ErrOverloaded)
+	fx.w.SetErr(storage.ErrOverloaded)
 	wantRetry(t, post(h, ctJSON, "", encode(t, true, span(1))), http.StatusTooManyRequests, codes.ResourceExhausted)
 }
 
 func TestHTTPClientGone(t *testing.T) {
 	fx := newFixture(t, ingest.Options{}, Options{})
-	fx.w.block = make(chan struct{}) // never closed: only the context ends the write
+	fx.w.Hold(false) // never released: only the context ends the write
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	req := httptest.NewRequestWithContext(ctx, http.MethodPost, TracesPath, bytes.NewReader(encode(t, false, span(1))))

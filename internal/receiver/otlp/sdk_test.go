@@ -160,7 +160,7 @@ func TestSDKExporterGRPC(t *testing.T) {
 	if err := exp.ExportSpans(ctx, sdkSpans()); err != nil {
 		t.Fatal(err)
 	}
-	checkDelivered(t, fx.w.stored())
+	checkDelivered(t, fx.w.Stored())
 }
 
 func TestSDKExporterHTTP(t *testing.T) {
@@ -182,7 +182,7 @@ func TestSDKExporterHTTP(t *testing.T) {
 		if err := exp.ExportSpans(ctx, sdkSpans()); err != nil {
 			t.Fatal(err)
 		}
-		checkDelivered(t, fx.w.stored())
+		checkDelivered(t, fx.w.Stored())
 		_ = exp.Shutdown(ctx)
 		tr.CloseIdleConnections()
 		srv.Close()

@@ -3,73 +3,17 @@ package zipkin
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/clew-tracing/clew/internal/ingest"
 	"github.com/clew-tracing/clew/internal/model"
+	"github.com/clew-tracing/clew/internal/storage/storagetest"
 )
-
-// fakeWriter is an in-memory storage.Writer that records what it stores
-// and can be told to fail or to block.
-type fakeWriter struct {
-	mu    sync.Mutex
-	spans []*model.Span
-	err   error
-	// block, when set, makes Write announce itself on entered and wait
-	// until block is closed or ctx is done.
-	block   chan struct{}
-	entered chan struct{}
-}
-
-func (f *fakeWriter) Write(ctx context.Context, spans []*model.Span) error {
-	f.mu.Lock()
-	block, entered, err := f.block, f.entered, f.err
-	f.mu.Unlock()
-	if block != nil {
-		if entered != nil {
-			entered <- struct{}{}
-		}
-		select {
-		case <-block:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.spans = append(f.spans, spans...)
-	return nil
-}
-
-func (f *fakeWriter) setErr(err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.err = err
-}
-
-// unblock lets blocked writes finish and later ones pass straight through.
-func (f *fakeWriter) unblock() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	close(f.block)
-	f.block, f.entered = nil, nil
-}
-
-func (f *fakeWriter) stored() []*model.Span {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]*model.Span(nil), f.spans...)
-}
 
 // testNow is the fixed clock of every test ingester.
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -77,7 +21,7 @@ var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 type fixture struct {
-	w   *fakeWriter
+	w   *storagetest.Recorder
 	in  *ingest.Ingester
 	r   *Receiver
 	mux *http.ServeMux
@@ -85,7 +29,7 @@ type fixture struct {
 
 func newFixture(t testing.TB, io ingest.Options, o Options) *fixture {
 	t.Helper()
-	w := &fakeWriter{}
+	w := &storagetest.Recorder{}
 	if io.Now == nil {
 		io.Now = func() time.Time { return testNow }
 	}

@@ -106,7 +106,7 @@ func TestV2JSONOverHTTP(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
-	checkV2(t, fx.w.stored())
+	checkV2(t, fx.w.Stored())
 }
 
 func TestV2Proto(t *testing.T) {
@@ -122,7 +122,7 @@ func TestV2Proto(t *testing.T) {
 	if rec := post(fx.mux, V2Path, ctProto, "", body); rec.Code != http.StatusAccepted {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
-	checkV2(t, fx.w.stored())
+	checkV2(t, fx.w.Stored())
 }
 
 func TestV1JSON(t *testing.T) {
@@ -137,7 +137,7 @@ func TestV1JSON(t *testing.T) {
 	if rec := post(fx.mux, V1Path, ctJSON, "gzip", gzipped(t, []byte(body))); rec.Code != http.StatusAccepted {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
-	stored := fx.w.stored()
+	stored := fx.w.Stored()
 	if len(stored) != 1 {
 		t.Fatalf("stored %d spans", len(stored))
 	}
@@ -196,7 +196,7 @@ func TestTraceIDWidths(t *testing.T) {
 		if rec := post(fx.mux, V1Path, ctJSON, "", []byte("["+span("0000000000000003")+"]")); rec.Code != http.StatusAccepted {
 			t.Fatalf("v1 %s: %d %s", c.hex, rec.Code, rec.Body)
 		}
-		stored := fx.w.stored()
+		stored := fx.w.Stored()
 		if len(stored) != 3 {
 			t.Fatalf("%s: stored %d spans", c.hex, len(stored))
 		}
@@ -266,7 +266,7 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-	got := spanIDs(fx.w.stored())
+	got := spanIDs(fx.w.Stored())
 	for _, id := range []string{"00000000000000a1", "00000000000000d1", "00000000000000d2", "00000000000000d3", "00000000000000d4"} {
 		sid, _ := model.ParseSpanID(id)
 		if got[sid] == nil {
@@ -281,10 +281,10 @@ func TestBadInput(t *testing.T) {
 func TestOverload(t *testing.T) {
 	body := []byte(fmt.Sprintf(`[{"traceId":"463ac35c9f6413ad","id":"00000000000000a1","timestamp":%d,"duration":1}]`, micros(0)))
 	fx := newFixture(t, ingest.Options{MaxInFlightBytes: int64(len(body))}, Options{})
-	fx.w.block, fx.w.entered = make(chan struct{}), make(chan struct{})
+	entered := fx.w.Hold(true)
 	done := make(chan *httptest.ResponseRecorder)
 	go func() { done <- post(fx.mux, V2Path, ctJSON, "", body) }()
-	<-fx.w.entered
+	<-entered
 	rec := post(fx.mux, V2Path, ctJSON, "", body)
 	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "1" {
 		t.Fatalf("status %d, Retry-After %q: %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
@@ -292,7 +292,7 @@ func TestOverload(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), "ingest overloaded") {
 		t.Fatalf("body %q", rec.Body)
 	}
-	fx.w.unblock()
+	fx.w.Release()
 	if rec := <-done; rec.Code != http.StatusAccepted {
 		t.Fatalf("blocked request: %d", rec.Code)
 	}
@@ -301,12 +301,12 @@ func TestOverload(t *testing.T) {
 func TestStorageErrors(t *testing.T) {
 	fx := newFixture(t, ingest.Options{}, Options{})
 	body := []byte(fmt.Sprintf(`[{"traceId":"463ac35c9f6413ad","id":"00000000000000a1","timestamp":%d,"duration":1}]`, micros(0)))
-	fx.w.setErr(errors.New("disk /var/lib/clew full"))
+	fx.w.SetErr(errors.New("disk /var/lib/clew full"))
 	rec := post(fx.mux, V2Path, ctJSON, "", body)
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" || strings.Contains(rec.Body.String(), "/var/lib") {
 		t.Fatalf("status %d, Retry-After %q: %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
-	fx.w.setErr(storage.ErrOverloaded)
+	fx.w.SetErr(storage.ErrOverloaded)
 	rec = post(fx.mux, V1Path, ctJSON, "", body)
 	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "1" {
 		t.Fatalf("status %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))

@@ -20,8 +20,9 @@
 // span ID), the semantics of every condition of a
 // [storage.Query] (and FindTracesFull, for a backend that implements
 // [storage.FullTraceFinder]), the catalog, service dependencies, traces whose spans
-// arrive minutes apart, per-operation statistics (for a backend that
-// implements [storage.StatsReader]: exact counts, quantiles within 2%),
+// arrive minutes apart, per-operation and per-service-edge statistics (for
+// a backend that implements [storage.StatsReader]: exact counts, quantiles
+// within 2%, edges whose spans arrived in different writes),
 // concurrent writers and readers, restarts and read-your-writes.
 //
 // The search, catalog and dependency checks are scripts in testdata/*.test,
@@ -33,8 +34,10 @@
 //
 // [GenerateTraces] makes deterministic, realistic traces (services, HTTP,
 // RPC, database and messaging spans with ten attributes each, events and
-// links) for benchmarks and tests in other packages, and [DiffSpans]
-// compares span sets field by field.
+// links) for benchmarks and tests in other packages, [DiffSpans]
+// compares span sets field by field, and [Recorder] is an in-memory
+// storage.Writer that can fail or hold writes, for testing the code that
+// writes (ingest, the receivers).
 //
 // Like net/http/httptest, this is a test-support package: it imports
 // "testing" and must only be imported from _test.go files.
