@@ -164,6 +164,25 @@ func testTwoNodes(t *testing.T, bin string, flags [2][]string) {
 	if strings.Join(svcs.Data, ",") != "svc-0,svc-1" {
 		t.Errorf("node 1: services %v, want [svc-0 svc-1]", svcs.Data)
 	}
+	// The service graph joins parents and children written through
+	// different nodes, and comes from the statistics, not a sample.
+	for node := range nodes {
+		var g struct {
+			Complete   bool `json:"complete"`
+			TracesRead int  `json:"tracesRead"`
+			Edges      []struct {
+				Parent    string `json:"parent"`
+				Child     string `json:"child"`
+				CallCount int    `json:"callCount"`
+			} `json:"edges"`
+		}
+		chGetJSON(t, api(node)+"/api/clew/servicegraph?lookback=1h", &g)
+		got := fmt.Sprint(g.Edges)
+		if !g.Complete || g.TracesRead != 0 || got != "[{svc-0 svc-1 2} {svc-1 svc-0 1}]" {
+			t.Errorf("node %d: servicegraph complete=%v tracesRead=%d edges %s, want [{svc-0 svc-1 2} {svc-1 svc-0 1}] from statistics",
+				node, g.Complete, g.TracesRead, got)
+		}
+	}
 
 	// Kill node 0 while clients export through both; every acknowledged
 	// trace must be readable from node 1.
