@@ -6,6 +6,7 @@ import (
 
 	"github.com/clew-tracing/clew/internal/model"
 	"github.com/clew-tracing/clew/internal/storage"
+	"github.com/clew-tracing/clew/internal/storage/local/block"
 )
 
 // Dependencies returns the service edges of the child spans starting in r.
@@ -71,7 +72,14 @@ func (db *DB) forSplitTraces(ctx context.Context, parts []*part, r storage.TimeR
 	}
 	where := make(map[model.TraceID][]int32)
 	for i, p := range parts {
-		hits, err := p.r.SearchAfter(ctx, m, math.MaxInt, nil)
+		var hits []block.Hit
+		var err error
+		if b, ok := p.r.(*block.Block); ok {
+			// NB: a set is wanted; SearchAll skips ranking the hits.
+			hits, err = b.SearchAll(ctx, m)
+		} else {
+			hits, err = p.r.SearchAfter(ctx, m, math.MaxInt, nil)
+		}
 		if err != nil {
 			if err := db.partErr(*p, err); err != nil {
 				return err

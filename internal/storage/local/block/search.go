@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"math"
 	"slices"
 
 	"github.com/clew-tracing/clew/internal/model"
@@ -90,6 +91,36 @@ func (b *Block) SearchAfter(ctx context.Context, m *storage.Matcher, limit int, 
 	return top.Result(), nil
 }
 
+// SearchAll returns every trace with a span matching m's query, in no
+// particular order: Search without a limit, for callers that want the set
+// of traces (the engine's recount of traces split across blocks), which
+// skips the ranking a limit needs.
+func (b *Block) SearchAll(ctx context.Context, m *storage.Matcher) ([]Hit, error) {
+	q := m.Query()
+	if !q.Range.Overlaps(b.meta.MinTime, b.meta.MaxTime) {
+		return nil, nil
+	}
+	p, ok, err := b.plan(q)
+	if err != nil || !ok {
+		return nil, err
+	}
+	top := NewTopHits(unlimited, nil)
+	for gi := range b.rgs {
+		g := &b.rgs[gi]
+		if !q.Range.Overlaps(g.minStart, g.maxStart) || !p.mayMatch(g) {
+			continue
+		}
+		if err := b.searchRowGroup(ctx, p, gi, b.newRGReader(gi), top); err != nil {
+			return nil, err
+		}
+	}
+	return top.hits, nil
+}
+
+// unlimited is the limit of a TopHits that keeps every hit: it appends
+// instead of keeping a heap.
+const unlimited = math.MaxInt
+
 // TopHits keeps the best limit hits offered to it, in a heap whose root is
 // the worst of them. Once it holds limit hits, its floor is that root, and
 // only hits ranking before the floor (see [Hit.Before]) are added. A trace
@@ -131,6 +162,10 @@ func (t *TopHits) Add(h Hit) {
 		return
 	}
 	t.seen[h.TraceID] = struct{}{}
+	if t.limit == unlimited {
+		t.hits = append(t.hits, h)
+		return
+	}
 	if len(t.hits) < t.limit {
 		t.hits = append(t.hits, h)
 		t.up(len(t.hits) - 1)

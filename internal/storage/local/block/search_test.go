@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/clew-tracing/clew/internal/model"
@@ -201,6 +203,35 @@ func TestSearchOrder(t *testing.T) {
 	}
 	if hits[0].StartUnixNano != 1009 {
 		t.Fatalf("newest hit %v", hits[0])
+	}
+}
+
+// SearchAll finds the same traces as an unlimited Search, each once,
+// including traces split across row groups, and honours the range.
+func TestSearchAll(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	spans := genRealistic(r, newRealWorld(r), 300, benchBase)
+	b := writeBlock(t, spans, WriteOptions{RowGroupSpans: 64})
+	ctx := context.Background()
+	mid := spans[len(spans)/2].StartUnixNano
+	for _, q := range []*storage.Query{{}, {Range: storage.TimeRange{Start: mid}},
+		{Conditions: []storage.Condition{{Field: storage.FieldService, Op: storage.OpEqual, Value: model.StringValue(spans[0].Service())}}}} {
+		m, err := storage.NewMatcher(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := b.Search(ctx, m, math.MaxInt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.SearchAll(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sortHits(got)
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("%+v: SearchAll found %d traces, Search %d", q, len(got), len(want))
+		}
 	}
 }
 
