@@ -1,8 +1,10 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"math"
+	"slices"
 
 	"github.com/clew-tracing/clew/internal/model"
 	"github.com/clew-tracing/clew/internal/storage"
@@ -90,26 +92,73 @@ func (db *DB) forSplitTraces(ctx context.Context, parts []*part, r storage.TimeR
 			where[h.TraceID] = append(where[h.TraceID], int32(i))
 		}
 	}
+	// NB: look the split traces up in trace-ID order and in chunks, part
+	// by part with one batched lookup each: a block's row groups are
+	// ordered by trace ID, so each is decoded about once, where a lookup
+	// per trace would decode one per trace and part (seconds for the
+	// thousands of traces a busy cut splits).
+	var split []model.TraceID
 	for id, ps := range where {
-		if len(ps) < 2 {
-			continue
+		if len(ps) >= 2 {
+			split = append(split, id)
 		}
-		var merged []*model.Span
-		perPart := make([][]*model.Span, 0, len(ps))
-		for _, i := range ps {
-			spans, err := parts[i].r.Trace(ctx, id)
+	}
+	slices.SortFunc(split, func(a, b model.TraceID) int { return bytes.Compare(a[:], b[:]) })
+	for chunk := range slices.Chunk(split, splitTraceChunk) {
+		perTrace := make([][][]*model.Span, len(chunk))
+		for i, p := range parts {
+			var ids []model.TraceID
+			var at []int
+			for k, id := range chunk {
+				if slices.Contains(where[id], int32(i)) {
+					ids = append(ids, id)
+					at = append(at, k)
+				}
+			}
+			if len(ids) == 0 {
+				continue
+			}
+			found, err := partTraces(ctx, p.r, ids)
 			if err != nil {
-				if err := db.partErr(*parts[i], err); err != nil {
+				if err := db.partErr(*p, err); err != nil {
 					return err
 				}
 				continue
 			}
-			perPart = append(perPart, spans)
-			merged = append(merged, spans...)
+			for j, spans := range found {
+				perTrace[at[j]] = append(perTrace[at[j]], spans)
+			}
 		}
-		f(perPart, dedupeSpans(merged))
+		for _, perPart := range perTrace {
+			var merged []*model.Span
+			for _, spans := range perPart {
+				merged = append(merged, spans...)
+			}
+			f(perPart, dedupeSpans(merged))
+		}
 	}
 	return nil
+}
+
+// splitTraceChunk bounds the split traces whose spans a recount holds at
+// once.
+const splitTraceChunk = 2048
+
+// partTraces returns the spans of each of ids in one part (Block.Traces
+// for a block, a lookup per trace in a head).
+func partTraces(ctx context.Context, r reader, ids []model.TraceID) ([][]*model.Span, error) {
+	if b, ok := r.(*block.Block); ok {
+		return b.Traces(ctx, ids)
+	}
+	out := make([][]*model.Span, len(ids))
+	for i, id := range ids {
+		spans, err := r.Trace(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = spans
+	}
+	return out, nil
 }
 
 // subtractDependencies removes the counts of sub from acc, dropping edges

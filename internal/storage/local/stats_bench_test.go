@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clew-tracing/clew/internal/model"
 	"github.com/clew-tracing/clew/internal/storage"
 )
 
@@ -49,6 +50,46 @@ func BenchmarkServiceGraph(b *testing.B) {
 			mustWrite(b, db, spans[i:min(i+1000, len(spans))])
 		}
 		if part < 8 {
+			mustFlush(b, db)
+		}
+	}
+	r := storage.TimeRange{Start: uint64(start.UnixNano()), End: uint64(time.Now().UnixNano())}
+	ctx := context.Background()
+	b.Run("EdgeStats", func(b *testing.B) {
+		for range b.N {
+			if _, err := db.EdgeStats(ctx, storage.StatsQuery{Range: r}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Dependencies", func(b *testing.B) {
+		for range b.N {
+			if _, err := db.Dependencies(ctx, r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkServiceGraphSplit is BenchmarkServiceGraph's worst case: every
+// one of 20,000 traces (200,000 spans) has its spans in two level-0
+// blocks and the head, as traces in flight across cuts do, so every trace
+// is recounted from its merged spans.
+func BenchmarkServiceGraphSplit(b *testing.B) {
+	db := openDB(b, b.TempDir(), benchOptions())
+	start := time.Now().Add(-30 * time.Minute).Truncate(time.Minute)
+	spans := gen(40, 20_000, 10, start)
+	for third := range 3 {
+		var part []*model.Span
+		for i, s := range spans {
+			if i%3 == third {
+				part = append(part, s)
+			}
+		}
+		for i := 0; i < len(part); i += 1000 {
+			mustWrite(b, db, part[i:min(i+1000, len(part))])
+		}
+		if third < 2 {
 			mustFlush(b, db)
 		}
 	}
