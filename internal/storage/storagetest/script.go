@@ -19,94 +19,6 @@ import (
 //go:embed testdata/*.test
 var scripts embed.FS
 
-// scriptBlock is one command of a script with its input and expected
-// output.
-type scriptBlock struct {
-	pre    []string // comment and blank lines before the command
-	line   int      // 1-based line number of the command
-	cmd    string
-	input  []string
-	hasSep bool // the block has a "----" line
-	output []string
-}
-
-// script is a parsed script file.
-type script struct {
-	name    string
-	blocks  []*scriptBlock
-	trailer []string // comment and blank lines after the last block
-}
-
-const scriptSep = "----"
-
-// parseScript splits a script into blocks: a command line, input lines up
-// to a "----" line or a blank line, and after "----" the expected output
-// up to a blank line. Lines starting with # between blocks are comments.
-func parseScript(name, text string) (*script, error) {
-	sc := &script{name: name}
-	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	var pre []string
-	for i := 0; i < len(lines); i++ {
-		l := lines[i]
-		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
-			pre = append(pre, l)
-			continue
-		}
-		if l == scriptSep {
-			return nil, fmt.Errorf("%s:%d: %q without a command", name, i+1, scriptSep)
-		}
-		b := &scriptBlock{pre: pre, line: i + 1, cmd: l}
-		pre = nil
-		i++
-		for ; i < len(lines) && strings.TrimSpace(lines[i]) != "" && lines[i] != scriptSep; i++ {
-			b.input = append(b.input, lines[i])
-		}
-		if i < len(lines) && lines[i] == scriptSep {
-			b.hasSep = true
-			i++
-			for ; i < len(lines) && strings.TrimSpace(lines[i]) != ""; i++ {
-				b.output = append(b.output, lines[i])
-			}
-		}
-		// lines[i] is the blank line that ends the block, or past the end.
-		sc.blocks = append(sc.blocks, b)
-	}
-	sc.trailer = pre
-	return sc, nil
-}
-
-// render writes the script back, with outputs replaced by outs where
-// outs[i] is not nil.
-func (sc *script) render(outs [][]string) string {
-	var b strings.Builder
-	for i, bl := range sc.blocks {
-		for _, l := range bl.pre {
-			b.WriteString(l + "\n")
-		}
-		b.WriteString(bl.cmd + "\n")
-		for _, l := range bl.input {
-			b.WriteString(l + "\n")
-		}
-		out, sep := bl.output, bl.hasSep
-		if i < len(outs) && outs[i] != nil {
-			out, sep = outs[i], true
-		}
-		if sep {
-			b.WriteString(scriptSep + "\n")
-			for _, l := range out {
-				b.WriteString(l + "\n")
-			}
-		}
-		if i < len(sc.blocks)-1 || len(sc.trailer) > 0 {
-			b.WriteString("\n")
-		}
-	}
-	for _, l := range sc.trailer {
-		b.WriteString(l + "\n")
-	}
-	return b.String()
-}
-
 // scriptNames lists the embedded scripts whose names start with prefix.
 func scriptNames(prefix string) ([]string, error) {
 	names, err := fs.Glob(scripts, "testdata/"+prefix+"*.test")
@@ -134,7 +46,7 @@ func (s *suite) runScripts(t *testing.T, prefix string) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sc, err := parseScript(name, string(text))
+			sc, err := ParseScript(name, string(text))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +66,7 @@ func (s *suite) runScripts(t *testing.T, prefix string) {
 // runScript executes a script on h, reporting every output that differs
 // from the expected one unless record is set, and returns the outputs it
 // got (nil for commands without output).
-func (s *suite) runScript(t *testing.T, h *handle, sc *script, flushAfterLoad, record bool) [][]string {
+func (s *suite) runScript(t *testing.T, h *handle, sc *Script, flushAfterLoad, record bool) [][]string {
 	t.Helper()
 	r := &scriptRunner{
 		t:              t,
@@ -164,15 +76,15 @@ func (s *suite) runScript(t *testing.T, h *handle, sc *script, flushAfterLoad, r
 		resources:      map[string]*model.Resource{},
 		scopes:         map[string]*model.Scope{},
 	}
-	outs := make([][]string, len(sc.blocks))
-	for i, b := range sc.blocks {
+	outs := make([][]string, len(sc.Blocks))
+	for i, b := range sc.Blocks {
 		got, hasOutput, err := r.exec(b)
 		if err != nil {
-			t.Fatalf("%s:%d: %s: %v", sc.name, b.line, b.cmd, err)
+			t.Fatalf("%s:%d: %s: %v", sc.Name, b.Line, b.Cmd, err)
 		}
 		if !hasOutput {
-			if b.hasSep {
-				t.Fatalf("%s:%d: %s: command has no output but the script has %q", sc.name, b.line, b.cmd, scriptSep)
+			if b.HasSep {
+				t.Fatalf("%s:%d: %s: command has no output but the script has %q", sc.Name, b.Line, b.Cmd, ScriptSep)
 			}
 			continue
 		}
@@ -180,9 +92,9 @@ func (s *suite) runScript(t *testing.T, h *handle, sc *script, flushAfterLoad, r
 			got = []string{"(none)"}
 		}
 		outs[i] = got
-		if !record && !slices.Equal(got, b.output) {
-			t.Errorf("%s:%d: %s\n%s\ngot:\n  %s\nwant:\n  %s", sc.name, b.line, b.cmd,
-				strings.Join(b.input, "\n"), strings.Join(got, "\n  "), strings.Join(b.output, "\n  "))
+		if !record && !slices.Equal(got, b.Output) {
+			t.Errorf("%s:%d: %s\n%s\ngot:\n  %s\nwant:\n  %s", sc.Name, b.Line, b.Cmd,
+				strings.Join(b.Input, "\n"), strings.Join(got, "\n  "), strings.Join(b.Output, "\n  "))
 		}
 	}
 	return outs
@@ -202,8 +114,8 @@ type scriptRunner struct {
 
 // exec runs one command and returns its output lines and whether the
 // command has output at all.
-func (r *scriptRunner) exec(b *scriptBlock) ([]string, bool, error) {
-	toks, err := Tokenize(b.cmd)
+func (r *scriptRunner) exec(b *ScriptBlock) ([]string, bool, error) {
+	toks, err := Tokenize(b.Cmd)
 	if err != nil {
 		return nil, false, err
 	}
@@ -215,7 +127,7 @@ func (r *scriptRunner) exec(b *scriptBlock) ([]string, bool, error) {
 			return nil, false, fmt.Errorf("load takes no arguments")
 		}
 		var spans []*model.Span
-		for _, l := range b.input {
+		for _, l := range b.Input {
 			if strings.HasPrefix(strings.TrimSpace(l), "#") {
 				continue
 			}
@@ -237,7 +149,7 @@ func (r *scriptRunner) exec(b *scriptBlock) ([]string, bool, error) {
 		r.h.flush(ctx)
 		return nil, false, nil
 	}
-	if len(b.input) > 0 {
+	if len(b.Input) > 0 {
 		return nil, false, fmt.Errorf("%s takes no input lines", cmd)
 	}
 	var out []string

@@ -35,7 +35,7 @@ func TestScripts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sc, err := parseScript(name, string(text))
+			sc, err := ParseScript(name, string(text))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,7 +43,7 @@ func TestScripts(t *testing.T) {
 			if !*update {
 				return
 			}
-			if err := os.WriteFile(path, []byte(sc.render(outs)), 0o644); err != nil {
+			if err := os.WriteFile(path, []byte(sc.Render(outs)), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -60,17 +60,17 @@ func TestParseScriptRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sc, err := parseScript(name, string(text))
+		sc, err := ParseScript(name, string(text))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := sc.render(nil); got != string(text) {
+		if got := sc.Render(nil); got != string(text) {
 			t.Errorf("%s: parse and render does not round-trip:\n%s", name, got)
 		}
-		for _, b := range sc.blocks {
-			if strings.HasPrefix(b.cmd, "find") || strings.HasPrefix(b.cmd, "values") {
-				if !b.hasSep || len(b.output) == 0 {
-					t.Errorf("%s:%d: %s has no expected output", name, b.line, b.cmd)
+		for _, b := range sc.Blocks {
+			if strings.HasPrefix(b.Cmd, "find") || strings.HasPrefix(b.Cmd, "values") {
+				if !b.HasSep || len(b.Output) == 0 {
+					t.Errorf("%s:%d: %s has no expected output", name, b.Line, b.Cmd)
 				}
 			}
 		}
@@ -78,27 +78,27 @@ func TestParseScriptRoundTrip(t *testing.T) {
 }
 
 func TestParseScript(t *testing.T) {
-	sc, err := parseScript("x.test", "# c\n\nload\na\nb\n\nfind x=1\n----\nr1\nr2\n\n# tail\n")
+	sc, err := ParseScript("x.test", "# c\n\nload\na\nb\n\nfind x=1\n----\nr1\nr2\n\n# tail\n")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sc.blocks) != 2 {
-		t.Fatalf("got %d blocks, want 2", len(sc.blocks))
+	if len(sc.Blocks) != 2 {
+		t.Fatalf("got %d blocks, want 2", len(sc.Blocks))
 	}
-	b0, b1 := sc.blocks[0], sc.blocks[1]
-	if b0.cmd != "load" || !slices.Equal(b0.input, []string{"a", "b"}) || b0.hasSep || b0.line != 3 {
+	b0, b1 := sc.Blocks[0], sc.Blocks[1]
+	if b0.Cmd != "load" || !slices.Equal(b0.Input, []string{"a", "b"}) || b0.HasSep || b0.Line != 3 {
 		t.Errorf("block 0 = %+v", b0)
 	}
-	if b1.cmd != "find x=1" || len(b1.input) != 0 || !b1.hasSep || !slices.Equal(b1.output, []string{"r1", "r2"}) || b1.line != 7 {
+	if b1.Cmd != "find x=1" || len(b1.Input) != 0 || !b1.HasSep || !slices.Equal(b1.Output, []string{"r1", "r2"}) || b1.Line != 7 {
 		t.Errorf("block 1 = %+v", b1)
 	}
-	if !slices.Equal(sc.trailer, []string{"# tail"}) {
-		t.Errorf("trailer = %q", sc.trailer)
+	if !slices.Equal(sc.Trailer, []string{"# tail"}) {
+		t.Errorf("trailer = %q", sc.Trailer)
 	}
-	if got := sc.render([][]string{nil, {"new"}}); got != "# c\n\nload\na\nb\n\nfind x=1\n----\nnew\n\n# tail\n" {
+	if got := sc.Render([][]string{nil, {"new"}}); got != "# c\n\nload\na\nb\n\nfind x=1\n----\nnew\n\n# tail\n" {
 		t.Errorf("render = %q", got)
 	}
-	if _, err := parseScript("bad.test", "----\n"); err == nil {
+	if _, err := ParseScript("bad.test", "----\n"); err == nil {
 		t.Error("a separator without a command parsed")
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/clew-tracing/clew/internal/model"
 	"github.com/clew-tracing/clew/internal/query"
 	"github.com/clew-tracing/clew/internal/storage"
+	"github.com/clew-tracing/clew/internal/storage/storagetest"
 	"github.com/clew-tracing/clew/internal/traceql"
 	"github.com/clew-tracing/clew/internal/traceql/engine"
 	"github.com/clew-tracing/clew/internal/traceql/eval"
@@ -67,10 +68,10 @@ func Run(t *testing.T, f Factory, opts Options) {
 				r := newEngineRunner(t, be, opts, flushAll)
 				outs := runScript(t, sc, r, opts.base())
 				be.Close()
-				for i, b := range sc.blocks {
-					if outs[i] != nil && !slices.Equal(outs[i], b.output) {
-						t.Errorf("%s:%d (flush=%t): %s %s\n got:\n\t%s\nwant:\n\t%s", name, b.line, flushAll, b.cmd,
-							strings.Join(b.input, " "), strings.Join(outs[i], "\n\t"), strings.Join(b.output, "\n\t"))
+				for i, b := range sc.Blocks {
+					if outs[i] != nil && !slices.Equal(outs[i], b.Output) {
+						t.Errorf("%s:%d (flush=%t): %s %s\n got:\n\t%s\nwant:\n\t%s", name, b.Line, flushAll, b.Cmd,
+							strings.Join(b.Input, " "), strings.Join(outs[i], "\n\t"), strings.Join(b.Output, "\n\t"))
 					}
 				}
 			}
@@ -90,12 +91,12 @@ func scriptNames(t testing.TB) []string {
 	return names
 }
 
-func readScript(t testing.TB, name string) *script {
+func readScript(t testing.TB, name string) *storagetest.Script {
 	b, err := scripts.ReadFile(path.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := parseScript(name, string(b))
+	sc, err := storagetest.ParseScript(name, string(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,21 +112,21 @@ type runner interface {
 
 // runScript runs the blocks of sc and returns each block's output (nil
 // for commands without output).
-func runScript(t testing.TB, sc *script, r runner, base time.Time) [][]string {
-	outs := make([][]string, len(sc.blocks))
+func runScript(t testing.TB, sc *storagetest.Script, r runner, base time.Time) [][]string {
+	outs := make([][]string, len(sc.Blocks))
 	ld := &loader{base: base, resources: map[string]*model.Resource{}, scopes: map[string]*model.Scope{}}
-	for i, b := range sc.blocks {
-		where := fmt.Sprintf("%s:%d", sc.name, b.line)
-		fields := strings.Fields(b.cmd)
+	for i, b := range sc.Blocks {
+		where := fmt.Sprintf("%s:%d", sc.Name, b.Line)
+		fields := strings.Fields(b.Cmd)
 		args, err := parseArgs(fields[1:], base)
 		if err != nil {
 			t.Fatalf("%s: %v", where, err)
 		}
-		src := strings.Join(b.input, " ")
+		src := strings.Join(b.Input, " ")
 		switch fields[0] {
 		case "load":
 			var spans []*model.Span
-			for _, l := range b.input {
+			for _, l := range b.Input {
 				s, err := ld.span(l)
 				if err != nil {
 					t.Fatalf("%s: %s: %v", where, l, err)
@@ -406,13 +407,13 @@ func runReference(t *testing.T, base time.Time, check bool) map[string]string {
 	for _, name := range scriptNames(t) {
 		sc := readScript(t, name)
 		outs := runScript(t, sc, &reference{}, base)
-		for i, b := range sc.blocks {
-			if check && outs[i] != nil && !slices.Equal(outs[i], b.output) {
-				t.Errorf("%s:%d: %s %s\n got:\n\t%s\nwant:\n\t%s", name, b.line, b.cmd, strings.Join(b.input, " "),
-					strings.Join(outs[i], "\n\t"), strings.Join(b.output, "\n\t"))
+		for i, b := range sc.Blocks {
+			if check && outs[i] != nil && !slices.Equal(outs[i], b.Output) {
+				t.Errorf("%s:%d: %s %s\n got:\n\t%s\nwant:\n\t%s", name, b.Line, b.Cmd, strings.Join(b.Input, " "),
+					strings.Join(outs[i], "\n\t"), strings.Join(b.Output, "\n\t"))
 			}
 		}
-		out[name] = sc.render(outs)
+		out[name] = sc.Render(outs)
 	}
 	return out
 }
