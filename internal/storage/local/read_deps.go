@@ -144,11 +144,12 @@ func (db *DB) forSplitTraces(ctx context.Context, parts []*part, r storage.TimeR
 // once.
 const splitTraceChunk = 2048
 
-// partTraces returns the spans of each of ids in one part (Block.Traces
-// for a block, a lookup per trace in a head).
+// partTraces returns the spans of each of ids in one part, with at least
+// the fields service edges need (Block.TracesLight for a block, a lookup
+// per trace in a head).
 func partTraces(ctx context.Context, r reader, ids []model.TraceID) ([][]*model.Span, error) {
 	if b, ok := r.(*block.Block); ok {
-		return b.Traces(ctx, ids)
+		return b.TracesLight(ctx, ids)
 	}
 	out := make([][]*model.Span, len(ids))
 	for i, id := range ids {

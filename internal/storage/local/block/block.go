@@ -338,6 +338,21 @@ func (b *Block) Trace(ctx context.Context, id model.TraceID) ([]*model.Span, err
 // traces is read and decompressed once. An ID given twice gets its spans at
 // its first position only.
 func (b *Block) Traces(ctx context.Context, ids []model.TraceID) ([][]*model.Span, error) {
+	return b.traces(ctx, ids, false)
+}
+
+// TracesLight is Traces decoding only what service edges need (see
+// [lightColumns]): span and parent IDs, start, end, kind, status and
+// resource; names, attributes, events and links are left empty, and the
+// spans' Resources are the block's own, to be read only.
+func (b *Block) TracesLight(ctx context.Context, ids []model.TraceID) ([][]*model.Span, error) {
+	return b.traces(ctx, ids, true)
+}
+
+// lightColumns are the columns TracesLight reads.
+var lightColumns = []int{colTrace, colSpanID, colParent, colStart, colDuration, colKind, colStatus, colResource}
+
+func (b *Block) traces(ctx context.Context, ids []model.TraceID, light bool) ([][]*model.Span, error) {
 	out := make([][]*model.Span, len(ids))
 	type want struct{ rg, k, trace int }
 	var wants []want
@@ -380,11 +395,17 @@ func (b *Block) Traces(ctx context.Context, ids []model.TraceID) ([][]*model.Spa
 			continue
 		}
 		slices.SortStableFunc(found, func(x, y want) int { return cmp.Compare(x.trace, y.trace) })
-		if err := b.load(ctx, d, gi, allColumns()...); err != nil {
+		cols := allColumns()
+		if light {
+			cols = lightColumns
+		}
+		if err := b.load(ctx, d, gi, cols...); err != nil {
 			return nil, err
 		}
-		if err := d.openAll(); err != nil {
-			return nil, b.decodeErr(gi, err)
+		for _, c := range cols {
+			if err := d.open(c); err != nil {
+				return nil, b.decodeErr(gi, err)
+			}
 		}
 		for _, w := range found {
 			if d.trace > w.trace {
@@ -398,7 +419,12 @@ func (b *Block) Traces(ctx context.Context, ids []model.TraceID) ([][]*model.Spa
 				d.skipSpans(c)
 			}
 			c, start, ok := d.nextTrace()
-			if ok {
+			if ok && light {
+				for _, s := range d.readLight(c, start) {
+					s.TraceID = ids[w.k]
+					out[w.k] = append(out[w.k], s)
+				}
+			} else if ok {
 				out[w.k] = d.readSpans(out[w.k], c, start, ids[w.k])
 			}
 			if err := d.err(); err != nil || !ok {

@@ -180,6 +180,13 @@ func TestTrace(t *testing.T) {
 		if err != nil || len(got) != len(ids) {
 			t.Fatalf("Traces: %d results, %v", len(got), err)
 		}
+		light, err := b.TracesLight(context.Background(), ids)
+		if err != nil || len(light) != len(ids) {
+			t.Fatalf("TracesLight: %d results, %v", len(light), err)
+		}
+		for i := range ids {
+			sameLight(t, light[i], got[i])
+		}
 		for i, id := range ids {
 			if want := byTrace[id]; want != nil {
 				diffSpans(t, got[i], want)
@@ -245,6 +252,13 @@ func TestSplitTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	diffSpans(t, several[1], bigSpans)
+	light, err := b.TracesLight(context.Background(), []model.TraceID{spans[0].TraceID, big})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range several {
+		sameLight(t, light[i], several[i])
+	}
 
 	m, _ := storage.NewMatcher(&storage.Query{Conditions: []storage.Condition{{Field: storage.FieldName, Op: storage.OpEqual, Value: model.StringValue("big")}}})
 	hits, err := b.Search(context.Background(), m, 10)
@@ -522,5 +536,21 @@ func TestConcurrentReads(t *testing.T) {
 	}
 	if err := b.Verify(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// sameLight fails unless light holds full's spans with the fields
+// TracesLight decodes.
+func sameLight(t *testing.T, light, full []*model.Span) {
+	t.Helper()
+	if len(light) != len(full) {
+		t.Fatalf("TracesLight: %d spans, Traces %d", len(light), len(full))
+	}
+	for i, f := range full {
+		l := light[i]
+		if l.TraceID != f.TraceID || l.SpanID != f.SpanID || l.ParentSpanID != f.ParentSpanID || l.StartUnixNano != f.StartUnixNano ||
+			l.EndUnixNano != f.EndUnixNano || l.Kind != f.Kind || l.StatusCode != f.StatusCode || l.Service() != f.Service() {
+			t.Fatalf("TracesLight span %d = %+v, want the light fields of %+v", i, l, f)
+		}
 	}
 }

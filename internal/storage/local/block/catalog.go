@@ -187,7 +187,9 @@ func (b *Block) Dependencies(ctx context.Context, r storage.TimeRange, acc map[s
 }
 
 // readLight decodes the next trace's spans with only the fields that
-// dependency analysis needs. Resources are the block's own (read-only).
+// dependency analysis needs: span and parent IDs, start, status and
+// resource, plus the end and kind when their columns are open (see
+// [lightColumns]). Resources are the block's own (read-only).
 func (d *rgReader) readLight(count int, start uint64) []*model.Span {
 	slab := make([]model.Span, count)
 	spans := make([]*model.Span, count)
@@ -212,6 +214,13 @@ func (d *rgReader) readLight(count int, start uint64) []*model.Span {
 			prev += d.starts.uvarint()
 		}
 		s.StartUnixNano = prev
+		s.EndUnixNano = prev
+		if d.init[colDuration] {
+			s.EndUnixNano = prev + d.durs.uvarint()
+		}
+		if d.init[colKind] {
+			s.Kind = model.SpanKind(d.kinds.byte())
+		}
 		s.StatusCode = model.StatusCode(d.stCodes.byte())
 		d.stTab.readRef(&d.stRefs)
 		if id := d.resIDs.index(len(d.dict.resources) + 1); id > 0 {
