@@ -78,7 +78,8 @@ type metricsQuery struct {
 // operation statistics.
 var errMetricsUnsupported = errors.New("metrics need a storage backend that keeps operation statistics")
 
-// minStepResponse answers GET /api/metrics/minstep (milliseconds).
+// metricsMinStep answers GET /api/metrics/minstep: the finest step, in
+// milliseconds.
 func (a *API) metricsMinStep(r *http.Request) (any, error) {
 	return map[string]int64{"minStep": minStep.Milliseconds()}, nil
 }
