@@ -19,17 +19,7 @@ import (
 // export: each child span counts once). Ranges and steps are whole minutes.
 func (s *suite) testEdgeStats(t *testing.T) {
 	ctx := context.Background()
-	h := s.open(t, t.TempDir())
-	sr, ok := h.Backend.(storage.StatsReader)
-	if !ok {
-		t.Skip("backend does not implement storage.StatsReader")
-	}
-	base := s.opts.baseTime().Truncate(time.Minute)
-	n := 300
-	if s.opts.SkipSlow {
-		n = 60
-	}
-	spans := GenerateTraces(11, n, 8, base)
+	h, sr, spans := s.openStats(t, 11)
 	var first, second []*model.Span
 	for i, sp := range spans {
 		if i%2 == 0 {
@@ -122,27 +112,11 @@ func expectedEdges(spans []*model.Span, q storage.StatsQuery) []*exactEdge {
 		if edges[k] == nil {
 			edges[k] = map[uint64]*exactBucket{}
 		}
-		st := q.BucketStart(sp.StartUnixNano)
-		b := edges[k][st]
-		if b == nil {
-			b = &exactBucket{start: st}
-			edges[k][st] = b
-		}
-		b.calls++
-		if sp.StatusCode == model.StatusError {
-			b.errors++
-		}
-		b.durations = append(b.durations, float64(sp.Duration()))
+		addExact(edges[k], q, sp)
 	}
 	var out []*exactEdge
 	for k, m := range edges {
-		e := &exactEdge{parent: k.parent, child: k.child}
-		for _, b := range m {
-			slices.Sort(b.durations)
-			e.buckets = append(e.buckets, b)
-		}
-		slices.SortFunc(e.buckets, func(a, b *exactBucket) int { return cmp.Compare(a.start, b.start) })
-		out = append(out, e)
+		out = append(out, &exactEdge{parent: k.parent, child: k.child, buckets: sortedExact(m)})
 	}
 	slices.SortFunc(out, func(a, b *exactEdge) int {
 		return cmp.Or(cmp.Compare(a.parent, b.parent), cmp.Compare(a.child, b.child))

@@ -19,17 +19,7 @@ import (
 // a flush, so that both of a backend's forms are checked.
 func (s *suite) testOperationStats(t *testing.T) {
 	ctx := context.Background()
-	h := s.open(t, t.TempDir())
-	sr, ok := h.Backend.(storage.StatsReader)
-	if !ok {
-		t.Skip("backend does not implement storage.StatsReader")
-	}
-	base := s.opts.baseTime().Truncate(time.Minute)
-	n := 300
-	if s.opts.SkipSlow {
-		n = 60
-	}
-	spans := GenerateTraces(7, n, 8, base)
+	h, sr, spans := s.openStats(t, 7)
 	h.write(ctx, spans)
 	r := spanRange(spans)
 	start := r.Start - r.Start%uint64(time.Minute)
@@ -62,6 +52,49 @@ type exactBucket struct {
 	durations     []float64
 }
 
+// openStats opens a backend for a statistics check, skipping the test
+// when it keeps no statistics, and generates its traces (from seed) in
+// whole minutes.
+func (s *suite) openStats(t *testing.T, seed int64) (*handle, storage.StatsReader, []*model.Span) {
+	t.Helper()
+	h := s.open(t, t.TempDir())
+	sr, ok := h.Backend.(storage.StatsReader)
+	if !ok {
+		t.Skip("backend does not implement storage.StatsReader")
+	}
+	n := 300
+	if s.opts.SkipSlow {
+		n = 60
+	}
+	return h, sr, GenerateTraces(seed, n, 8, s.opts.baseTime().Truncate(time.Minute))
+}
+
+// addExact counts span sp in its bucket of q in series m.
+func addExact(m map[uint64]*exactBucket, q storage.StatsQuery, sp *model.Span) {
+	st := q.BucketStart(sp.StartUnixNano)
+	b := m[st]
+	if b == nil {
+		b = &exactBucket{start: st}
+		m[st] = b
+	}
+	b.calls++
+	if sp.StatusCode == model.StatusError {
+		b.errors++
+	}
+	b.durations = append(b.durations, float64(sp.Duration()))
+}
+
+// sortedExact returns a series' buckets by start, durations sorted.
+func sortedExact(m map[uint64]*exactBucket) []*exactBucket {
+	var out []*exactBucket
+	for _, b := range m {
+		slices.Sort(b.durations)
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b *exactBucket) int { return cmp.Compare(a.start, b.start) })
+	return out
+}
+
 type exactOp struct {
 	service, name string
 	kind          model.SpanKind
@@ -83,27 +116,11 @@ func expectedStats(spans []*model.Span, q storage.StatsQuery) []*exactOp {
 		if ops[k] == nil {
 			ops[k] = map[uint64]*exactBucket{}
 		}
-		st := q.BucketStart(sp.StartUnixNano)
-		b := ops[k][st]
-		if b == nil {
-			b = &exactBucket{start: st}
-			ops[k][st] = b
-		}
-		b.calls++
-		if sp.StatusCode == model.StatusError {
-			b.errors++
-		}
-		b.durations = append(b.durations, float64(sp.Duration()))
+		addExact(ops[k], q, sp)
 	}
 	var out []*exactOp
 	for k, m := range ops {
-		op := &exactOp{service: k.service, name: k.name, kind: k.kind}
-		for _, b := range m {
-			slices.Sort(b.durations)
-			op.buckets = append(op.buckets, b)
-		}
-		slices.SortFunc(op.buckets, func(a, b *exactBucket) int { return cmp.Compare(a.start, b.start) })
-		out = append(out, op)
+		out = append(out, &exactOp{service: k.service, name: k.name, kind: k.kind, buckets: sortedExact(m)})
 	}
 	slices.SortFunc(out, func(a, b *exactOp) int {
 		return cmp.Or(cmp.Compare(a.service, b.service), cmp.Compare(a.name, b.name), cmp.Compare(a.kind, b.kind))
